@@ -1,0 +1,35 @@
+/**
+ * The shape of a configured endpoint (a preset or an `ENDPOINTS` entry, DESIGN §5.1), shared by the
+ * Worker (which parses it), the Durable Objects and the egress layer (which use it).
+ */
+export type TransportKind = "socket" | "fetch";
+
+export interface TargetConfig {
+  /** Base URL without a trailing slash, e.g. `https://api.groq.com/openai` or `http://127.0.0.1:9000`. */
+  url: string;
+  /** Relative selection weight, > 0. */
+  weight: number;
+}
+
+export interface EndpointConfig {
+  /** Route name: the first path segment, e.g. `openai`. */
+  name: string;
+  /** Human name for the dashboard, e.g. `OpenAI`. */
+  displayName: string;
+  targets: TargetConfig[];
+  transport: TransportKind;
+  /** Speaks the Gemini API: the anti-truncation engine applies (DESIGN §5.1). */
+  gemini: boolean;
+  /** Per-endpoint overrides of the health/outlier policy (issue 4); opaque to the config parser. */
+  health?: Record<string, number>;
+}
+
+/**
+ * Joins a target base URL with the client's path remainder and query, byte-exact: no `//`
+ * collapsing, no re-encoding (DESIGN §4). `rest` starts with `/` or is empty; `search` starts with
+ * `?` or is empty.
+ */
+export function joinTargetUrl(base: string, rest: string, search: string): string {
+  const trimmed = base.endsWith("/") ? base.slice(0, -1) : base;
+  return `${trimmed}${rest}${search}`;
+}

@@ -1,0 +1,51 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Three tiers (DESIGN §9):
+ * - unit: pure modules, co-located `src/**\/*.test.ts`, plain Node;
+ * - integration: `test/integration/**`, inside workerd with real Durable Objects, against Node mock
+ *   upstreams on 127.0.0.1 started by the global setup;
+ * - e2e: `test/e2e/**`, official SDKs in Node against the gateway under `wrangler dev`.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["src/**/*.test.ts", "test/mocks/**/*.test.ts"],
+          environment: "node",
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                MOCK_PORTS: JSON.stringify(inject("mockPorts" as never)),
+                ALLOW_PRIVATE_TARGETS: "true",
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/mocks/global-setup.ts"],
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/mocks/global-setup.ts", "test/e2e/wrangler-setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
