@@ -1,0 +1,120 @@
+import { connect } from "cloudflare:sockets";
+import { UpstreamConnectError, UpstreamTimeoutError } from "./errors";
+
+/**
+ * Opens a raw TCP (or TLS) socket to an upstream URL. This is one of the only places allowed to call
+ * `connect()` (DESIGN §2). Used by the HTTP/1.1 client (`socket-http.ts`) and the WebSocket client.
+ */
+export interface OpenSocketOptions {
+  /** How long to wait for `socket.opened` (TCP + TLS handshake). */
+  connectTimeoutMs: number;
+  /** Aborting closes the half-open socket and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /**
+   * Keep our writable side open after the upstream ends its side. Default `false`: neither HTTP/1.1
+   * nor WebSocket needs to write after the peer closed, and workerd then closes the socket for us
+   * once the readable side ends, so no half-open connection outlives the response.
+   */
+  allowHalfOpen?: boolean;
+}
+
+const DEFAULT_PORTS: Readonly<Record<string, number>> = {
+  "http:": 80,
+  "ws:": 80,
+  "https:": 443,
+  "wss:": 443,
+};
+
+/** `https:`/`wss:` use TLS via `secureTransport: "on"`; `http:`/`ws:` plain TCP. */
+export function isSecureScheme(protocol: string): boolean {
+  return protocol === "https:" || protocol === "wss:";
+}
+
+/** The TCP address for a URL: IPv6 brackets stripped, default port filled in. */
+export function socketAddressFor(target: URL): { hostname: string; port: number } {
+  const defaultPort = DEFAULT_PORTS[target.protocol];
+  if (defaultPort === undefined) {
+    throw new UpstreamConnectError(`unsupported scheme for socket egress: ${target.protocol}`);
+  }
+  const host = target.hostname;
+  const hostname = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (hostname === "") throw new UpstreamConnectError("upstream URL has no host");
+  const port = target.port === "" ? defaultPort : Number(target.port);
+  return { hostname, port };
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("The operation was aborted", "AbortError");
+}
+
+/**
+ * Connects and waits until the socket is open. Failures are typed: a refused/unreachable host, a
+ * TLS failure or a host `connect()` refuses (e.g. Cloudflare's own IPs) become
+ * `UpstreamConnectError`; no answer within `connectTimeoutMs` becomes
+ * `UpstreamTimeoutError("connect", ms, "before_write")`. Both are `before_write`: nothing was sent,
+ * so the caller may always fall back. On failure the socket is closed.
+ */
+export async function openSocket(target: URL, opts: OpenSocketOptions): Promise<Socket> {
+  const { signal, connectTimeoutMs } = opts;
+  if (signal?.aborted) throw abortReason(signal);
+  const address = socketAddressFor(target);
+  let socket: Socket;
+  try {
+    socket = connect(address, {
+      secureTransport: isSecureScheme(target.protocol) ? "on" : "off",
+      allowHalfOpen: opts.allowHalfOpen ?? false,
+    });
+  } catch (cause) {
+    throw new UpstreamConnectError(
+      `cannot connect to ${address.hostname}:${address.port}: ${describe(cause)}`,
+      {
+        cause,
+      },
+    );
+  }
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const guards = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new UpstreamTimeoutError("connect", connectTimeoutMs, "before_write")),
+      connectTimeoutMs,
+    );
+    if (signal) {
+      onAbort = () => reject(abortReason(signal));
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+  });
+  try {
+    await Promise.race([
+      socket.opened.catch((cause: unknown) => {
+        throw new UpstreamConnectError(
+          `cannot connect to ${address.hostname}:${address.port}: ${describe(cause)}`,
+          { cause },
+        );
+      }),
+      guards,
+    ]);
+    return socket;
+  } catch (err) {
+    closeQuietly(socket);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    if (signal && onAbort) signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Closes a socket, swallowing the rejection `close()` and `closed` produce on a broken socket. */
+export function closeQuietly(socket: Socket): void {
+  socket.closed.catch(() => {});
+  try {
+    socket.close().catch(() => {});
+  } catch {
+    // close() on an already-failed socket may throw synchronously in some workerd versions.
+  }
+}
+
+function describe(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
