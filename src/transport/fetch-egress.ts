@@ -1,0 +1,81 @@
+/**
+ * Egress through the platform's `fetch()`: the fallback transport, and the only one that reaches hosts
+ * behind Cloudflare (sockets from a Worker cannot connect to Cloudflare IPs). workerd stamps `cf-worker`
+ * on every outbound fetch; nothing a Worker does removes it, which is why `socket` is the private path.
+ */
+
+import { GatewayError, UpstreamError, UpstreamTimeoutError } from "./errors";
+import { sanitizeRequestHeaders, sanitizeResponseHeaders } from "./header-policy";
+import { watchIdle } from "./idle-stream";
+
+export interface EgressRequest {
+  method: string;
+  /** Absolute upstream URL. */
+  url: string;
+  /** Client headers; the header policy is applied by the transport. */
+  headers: Headers;
+  body: ReadableStream<Uint8Array> | Uint8Array | null;
+  signal?: AbortSignal;
+}
+
+export interface FetchTimeouts {
+  /** From sending the request to the response head. */
+  firstByteTimeoutMs: number;
+  /** Longest silence between two body reads. */
+  idleTimeoutMs: number;
+}
+
+/** `fetch()` rejected without a response: the connection failed or broke before the head arrived. */
+export class UpstreamFetchError extends UpstreamError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    // fetch() does not tell whether request bytes were written, so assume they were.
+    super(502, "upstream_fetch_failed", message, "after_write", options);
+  }
+}
+
+const BODYLESS_METHODS = new Set(["GET", "HEAD"]);
+
+export async function fetchEgress(req: EgressRequest, timeouts: FetchTimeouts): Promise<Response> {
+  const controller = new AbortController();
+  const onClientAbort = () => controller.abort(req.signal?.reason);
+  if (req.signal?.aborted) onClientAbort();
+  req.signal?.addEventListener("abort", onClientAbort, { once: true });
+
+  let timedOut = false;
+  const firstByteTimer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeouts.firstByteTimeoutMs);
+
+  let upstream: Response;
+  try {
+    upstream = await fetch(req.url, {
+      method: req.method,
+      headers: sanitizeRequestHeaders(req.headers),
+      body: BODYLESS_METHODS.has(req.method.toUpperCase()) ? null : req.body,
+      // A proxy hands redirects to its client instead of following them with the client's credentials.
+      redirect: "manual",
+      signal: controller.signal,
+    });
+  } catch (error) {
+    if (timedOut) throw new UpstreamTimeoutError("first_byte", timeouts.firstByteTimeoutMs, "after_write");
+    if (error instanceof GatewayError) throw error;
+    throw new UpstreamFetchError(`upstream request failed: ${describe(error)}`, { cause: error });
+  } finally {
+    clearTimeout(firstByteTimer);
+    req.signal?.removeEventListener("abort", onClientAbort);
+  }
+
+  const body = upstream.body
+    ? watchIdle(upstream.body, timeouts.idleTimeoutMs, () => controller.abort())
+    : null;
+  return new Response(body, {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: sanitizeResponseHeaders(upstream.headers),
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,117 @@
+/**
+ * The header policy of DESIGN §6, applied identically by the socket transport, the fetch transport and
+ * WebSocket handshakes: the upstream must learn nothing about the client or the gateway's own plumbing.
+ */
+
+/** Exact names that identify the client, carry its ambient credentials, or belong to this gateway. */
+const DROPPED_REQUEST_HEADERS = new Set([
+  "forwarded",
+  "x-real-ip",
+  "true-client-ip",
+  "x-client-ip",
+  "x-cluster-client-ip",
+  "client-ip",
+  "via",
+  "cookie",
+  "referer",
+  "origin",
+  "x-proxy-token",
+  // Browser fingerprinting hints: identify the client's browser and its navigation context.
+  "x-client-data",
+  "dnt",
+  "priority",
+]);
+
+/** Prefixes of names dropped for the same reasons (`cf-connecting-ip`, `x-forwarded-for`, `sec-ch-ua`, …). */
+const DROPPED_REQUEST_PREFIXES = [
+  "cf-",
+  "cdn-",
+  "x-forwarded-",
+  "proxy-",
+  "sec-ch-",
+  "sec-fetch-",
+  "x-proxy-",
+];
+
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, never the end-to-end message. workerd
+ * already strips Connection/Keep-Alive/TE/Upgrade from incoming requests; the rest is ours to drop.
+ * `host` is rebuilt by each transport from the target URL; `content-length` is recomputed by the
+ * transport from the body it actually sends.
+ */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "host",
+]);
+
+function connectionListed(headers: Headers): Set<string> {
+  const listed = new Set<string>();
+  for (const token of (headers.get("connection") ?? "").split(",")) {
+    const name = token.trim().toLowerCase();
+    if (name) listed.add(name);
+  }
+  return listed;
+}
+
+/** True when the client request header `name` (lower case) must not reach an upstream. */
+export function isDroppedRequestHeader(name: string): boolean {
+  return (
+    HOP_BY_HOP.has(name) ||
+    DROPPED_REQUEST_HEADERS.has(name) ||
+    DROPPED_REQUEST_PREFIXES.some((prefix) => name.startsWith(prefix))
+  );
+}
+
+/**
+ * Returns a new Headers holding only what may reach the upstream. `content-length` is kept only as a
+ * hint for the socket writer (which validates it against the body); the fetch transport recomputes it.
+ * With `target`, `Host` is set for it (socket and WebSocket handshakes write their own head); the
+ * fetch transport passes no target because `fetch()` derives Host from the URL.
+ */
+export function sanitizeRequestHeaders(headers: Headers, target?: URL): Headers {
+  const listed = connectionListed(headers);
+  const out = new Headers();
+  for (const [name, value] of headers) {
+    if (isDroppedRequestHeader(name) || listed.has(name)) continue;
+    out.append(name, value);
+  }
+  if (target) out.set("host", hostHeaderFor(target));
+  return out;
+}
+
+/** The `Host` header value for a target URL: the port is included only when it is not the default. */
+export function hostHeaderFor(target: URL): string {
+  // URL.port is "" for the scheme's default port (80 for http/ws, 443 for https/wss).
+  return target.port ? `${target.hostname}:${target.port}` : target.hostname;
+}
+
+/** Response headers that describe the upstream connection rather than the message. */
+const RESPONSE_HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-connection",
+  "proxy-authenticate",
+]);
+
+/** Returns a mutable copy of upstream response headers without hop-by-hop fields. */
+export function sanitizeResponseHeaders(headers: Headers): Headers {
+  const listed = connectionListed(headers);
+  const out = new Headers();
+  for (const [name, value] of headers) {
+    if (RESPONSE_HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    out.append(name, value);
+  }
+  return out;
+}

@@ -1,0 +1,45 @@
+/**
+ * Idle watchdog for a streamed body. A total timeout would cut long LLM generations; what signals a
+ * dead upstream is silence between reads, so the timer restarts on every chunk.
+ */
+import { UpstreamTimeoutError } from "./errors";
+
+/**
+ * Wraps `source` in a pull-based stream (so backpressure from the client still reaches the upstream)
+ * that errors with `UpstreamTimeoutError("idle")` when one read waits longer than `idleTimeoutMs`.
+ * `onIdle` runs before the error, to abort the upstream connection.
+ */
+export function watchIdle(
+  source: ReadableStream<Uint8Array>,
+  idleTimeoutMs: number,
+  onIdle: () => void,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const idle = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            onIdle();
+            reject(new UpstreamTimeoutError("idle", idleTimeoutMs, "after_response"));
+          }, idleTimeoutMs);
+        });
+        try {
+          const { done, value } = await Promise.race([reader.read(), idle]);
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          controller.error(error);
+          reader.cancel(error).catch(() => {});
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
