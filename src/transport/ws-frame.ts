@@ -1,0 +1,414 @@
+/**
+ * A pure RFC 6455 frame codec: encoding (with masking), decoding of a byte stream into frames
+ * (7/16/64-bit lengths), reassembly of fragmented messages, control frames, close code + reason,
+ * UTF-8 validation of text, and a maximum message size. No I/O, no randomness: the caller supplies
+ * mask keys, so tests are deterministic.
+ */
+
+export const Opcode = {
+  continuation: 0x0,
+  text: 0x1,
+  binary: 0x2,
+  close: 0x8,
+  ping: 0x9,
+  pong: 0xa,
+} as const;
+export type OpcodeValue = (typeof Opcode)[keyof typeof Opcode];
+
+/** RFC 6455 §5.5: control frames carry at most 125 payload bytes. */
+export const MAX_CONTROL_PAYLOAD_BYTES = 125;
+/** A close reason fits in a control frame after the two code bytes. */
+export const MAX_CLOSE_REASON_BYTES = MAX_CONTROL_PAYLOAD_BYTES - 2;
+/** Close code meaning "no status code was present" (never sent on the wire, RFC 6455 §7.4.1). */
+export const CLOSE_NO_STATUS = 1005;
+/** Close code meaning "the connection dropped without a close frame" (never sent on the wire). */
+export const CLOSE_ABNORMAL = 1006;
+
+/** A protocol violation by the peer; `closeCode` is what we send back before dropping the connection. */
+export class WebSocketProtocolError extends Error {
+  readonly closeCode: number;
+  constructor(closeCode: number, message: string) {
+    super(message);
+    this.name = "WebSocketProtocolError";
+    this.closeCode = closeCode;
+  }
+}
+
+export interface Frame {
+  fin: boolean;
+  opcode: number;
+  payload: Uint8Array;
+}
+
+export type WsEvent =
+  | { type: "text"; data: string }
+  | { type: "binary"; data: Uint8Array }
+  | { type: "ping"; payload: Uint8Array }
+  | { type: "pong"; payload: Uint8Array }
+  | { type: "close"; code: number; reason: string };
+
+const utf8Encoder = new TextEncoder();
+
+/** Strict UTF-8 decoding; invalid text is a 1007 close (RFC 6455 §8.1). */
+export function decodeUtf8Strict(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new WebSocketProtocolError(1007, "invalid UTF-8 in text data");
+  }
+}
+
+export function isControlOpcode(opcode: number): boolean {
+  return (opcode & 0x8) !== 0;
+}
+
+/**
+ * Encodes one frame. `mask` is a 4-byte key (clients must mask every frame, RFC 6455 §5.3) or null
+ * (servers never mask).
+ */
+export function encodeFrame(frame: Frame, mask: Uint8Array | null): Uint8Array {
+  const { payload, opcode } = frame;
+  if (isControlOpcode(opcode)) {
+    if (!frame.fin) throw new RangeError("control frames cannot be fragmented");
+    if (payload.length > MAX_CONTROL_PAYLOAD_BYTES)
+      throw new RangeError("control frame payload over 125 bytes");
+  }
+  if (mask !== null && mask.length !== 4) throw new RangeError("mask key must be 4 bytes");
+  const len = payload.length;
+  const lenBytes = len < 126 ? 0 : len <= 0xffff ? 2 : 8;
+  const headerBytes = 2 + lenBytes + (mask ? 4 : 0);
+  const out = new Uint8Array(headerBytes + len);
+  out[0] = (frame.fin ? 0x80 : 0) | (opcode & 0x0f);
+  const maskBit = mask ? 0x80 : 0;
+  if (lenBytes === 0) {
+    out[1] = maskBit | len;
+  } else if (lenBytes === 2) {
+    out[1] = maskBit | 126;
+    out[2] = len >>> 8;
+    out[3] = len & 0xff;
+  } else {
+    out[1] = maskBit | 127;
+    const view = new DataView(out.buffer, out.byteOffset + 2, 8);
+    view.setUint32(0, Math.floor(len / 2 ** 32));
+    view.setUint32(4, len >>> 0);
+  }
+  const body = headerBytes;
+  if (mask) {
+    out.set(mask, 2 + lenBytes);
+    for (let i = 0; i < len; i++) out[body + i] = payload[i]! ^ mask[i & 3]!;
+  } else {
+    out.set(payload, body);
+  }
+  return out;
+}
+
+/**
+ * Encodes a whole message as one frame, or as several when `maxFramePayloadBytes` is given and the
+ * payload is larger. `nextMask` is called once per frame (null for unmasked server frames).
+ */
+export function encodeMessage(
+  kind: "text" | "binary",
+  data: string | Uint8Array,
+  nextMask: (() => Uint8Array) | null,
+  maxFramePayloadBytes = Number.POSITIVE_INFINITY,
+): Uint8Array[] {
+  const payload = typeof data === "string" ? utf8Encoder.encode(data) : data;
+  const frames: Uint8Array[] = [];
+  let offset = 0;
+  do {
+    const end = Math.min(payload.length, offset + maxFramePayloadBytes);
+    const first = offset === 0;
+    const opcode = first ? (kind === "text" ? Opcode.text : Opcode.binary) : Opcode.continuation;
+    frames.push(
+      encodeFrame(
+        { fin: end === payload.length, opcode, payload: payload.subarray(offset, end) },
+        nextMask?.() ?? null,
+      ),
+    );
+    offset = end;
+  } while (offset < payload.length);
+  return frames;
+}
+
+/** Close codes an endpoint may put on the wire (RFC 6455 §7.4, IANA registry). */
+export function isSendableCloseCode(code: number): boolean {
+  if (code >= 3000 && code <= 4999) return true;
+  return code >= 1000 && code <= 1014 && code !== 1004 && code !== CLOSE_NO_STATUS && code !== CLOSE_ABNORMAL;
+}
+
+/** Truncates a reason to `maxBytes` of UTF-8 without splitting a character. */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = utf8Encoder.encode(text);
+  if (bytes.length <= maxBytes) return text;
+  let end = maxBytes;
+  // Back off continuation bytes (10xxxxxx) so the cut lands on a character boundary.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return new TextDecoder().decode(bytes.subarray(0, end));
+}
+
+/** Close frame payload: empty when `code` is undefined or 1005, else code + reason (truncated to fit). */
+export function encodeClosePayload(code?: number, reason = ""): Uint8Array {
+  if (code === undefined || code === CLOSE_NO_STATUS) return new Uint8Array(0);
+  if (!isSendableCloseCode(code)) throw new RangeError(`close code ${code} cannot be sent`);
+  const reasonBytes = utf8Encoder.encode(truncateUtf8(reason, MAX_CLOSE_REASON_BYTES));
+  const out = new Uint8Array(2 + reasonBytes.length);
+  out[0] = code >>> 8;
+  out[1] = code & 0xff;
+  out.set(reasonBytes, 2);
+  return out;
+}
+
+export function parseClosePayload(payload: Uint8Array): { code: number; reason: string } {
+  if (payload.length === 0) return { code: CLOSE_NO_STATUS, reason: "" };
+  if (payload.length === 1) throw new WebSocketProtocolError(1002, "close frame with a 1-byte payload");
+  const code = (payload[0]! << 8) | payload[1]!;
+  if (!isSendableCloseCode(code)) throw new WebSocketProtocolError(1002, `invalid close code ${code}`);
+  return { code, reason: decodeUtf8Strict(payload.subarray(2)) };
+}
+
+/** A queue of byte chunks that avoids re-concatenating on every push (large messages arrive in many reads). */
+class ByteQueue {
+  #chunks: Uint8Array[] = [];
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#length += chunk.length;
+  }
+
+  /** Byte at `index` without consuming. */
+  at(index: number): number {
+    for (const chunk of this.#chunks) {
+      if (index < chunk.length) return chunk[index]!;
+      index -= chunk.length;
+    }
+    throw new RangeError("ByteQueue index out of range");
+  }
+
+  /** Removes and returns the first `n` bytes. */
+  take(n: number): Uint8Array {
+    const first = this.#chunks[0];
+    if (first !== undefined && first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+      this.#length -= n;
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[0]!;
+      const need = n - filled;
+      if (chunk.length <= need) {
+        out.set(chunk, filled);
+        filled += chunk.length;
+        this.#chunks.shift();
+      } else {
+        out.set(chunk.subarray(0, need), filled);
+        this.#chunks[0] = chunk.subarray(need);
+        filled += need;
+      }
+    }
+    this.#length -= n;
+    return out;
+  }
+}
+
+export interface FrameDecoderOptions {
+  /** `client`: frames from the server must be unmasked; `server`: frames from a client must be masked. */
+  role: "client" | "server";
+  /** Frames (and messages) above this are refused with 1009 before their payload is buffered. */
+  maxMessageBytes: number;
+}
+
+/** Splits a byte stream into frames. Throws WebSocketProtocolError on any violation. */
+export class FrameDecoder {
+  readonly #opts: FrameDecoderOptions;
+  readonly #queue = new ByteQueue();
+
+  constructor(opts: FrameDecoderOptions) {
+    this.#opts = opts;
+  }
+
+  /** Bytes received but not yet forming a whole frame (bounded by one frame's size). */
+  get bufferedBytes(): number {
+    return this.#queue.length;
+  }
+
+  push(chunk: Uint8Array): Frame[] {
+    this.#queue.push(chunk);
+    const frames: Frame[] = [];
+    for (;;) {
+      const frame = this.#next();
+      if (frame === null) return frames;
+      frames.push(frame);
+    }
+  }
+
+  #next(): Frame | null {
+    const q = this.#queue;
+    if (q.length < 2) return null;
+    const b0 = q.at(0);
+    const b1 = q.at(1);
+    const fin = (b0 & 0x80) !== 0;
+    if ((b0 & 0x70) !== 0)
+      throw new WebSocketProtocolError(1002, "reserved bits set without a negotiated extension");
+    const opcode = b0 & 0x0f;
+    if (opcode > 0x2 && opcode < 0x8) throw new WebSocketProtocolError(1002, `reserved opcode ${opcode}`);
+    if (opcode > 0xa) throw new WebSocketProtocolError(1002, `reserved opcode ${opcode}`);
+    const masked = (b1 & 0x80) !== 0;
+    if (masked !== (this.#opts.role === "server")) {
+      throw new WebSocketProtocolError(
+        1002,
+        masked ? "server frames must not be masked" : "client frames must be masked",
+      );
+    }
+    let len = b1 & 0x7f;
+    let offset = 2;
+    if (len === 126) {
+      if (q.length < 4) return null;
+      len = (q.at(2) << 8) | q.at(3);
+      offset = 4;
+    } else if (len === 127) {
+      if (q.length < 10) return null;
+      const high = ((q.at(2) << 24) | (q.at(3) << 16) | (q.at(4) << 8) | q.at(5)) >>> 0;
+      const low = ((q.at(6) << 24) | (q.at(7) << 16) | (q.at(8) << 8) | q.at(9)) >>> 0;
+      if (high >= 0x80000000) throw new WebSocketProtocolError(1002, "64-bit length with the top bit set");
+      len = high * 2 ** 32 + low;
+      offset = 10;
+    }
+    if (isControlOpcode(opcode)) {
+      if (!fin) throw new WebSocketProtocolError(1002, "fragmented control frame");
+      if (len > MAX_CONTROL_PAYLOAD_BYTES)
+        throw new WebSocketProtocolError(1002, "control frame payload over 125 bytes");
+    } else if (len > this.#opts.maxMessageBytes) {
+      throw new WebSocketProtocolError(
+        1009,
+        `frame of ${len} bytes exceeds the ${this.#opts.maxMessageBytes}-byte limit`,
+      );
+    }
+    const maskBytes = masked ? 4 : 0;
+    if (q.length < offset + maskBytes + len) return null;
+    q.take(offset);
+    const mask = masked ? q.take(4).slice() : null;
+    let payload = q.take(len);
+    if (mask) {
+      // Unmask into a fresh copy: the queued chunk may be shared with the caller.
+      const copy = new Uint8Array(len);
+      for (let i = 0; i < len; i++) copy[i] = payload[i]! ^ mask[i & 3]!;
+      payload = copy;
+    }
+    return { fin, opcode, payload };
+  }
+}
+
+/**
+ * Reassembles frames into messages and control events, enforcing the fragmentation rules of
+ * RFC 6455 §5.4, UTF-8 validity of text (§8.1) and the maximum message size.
+ */
+export class MessageAssembler {
+  readonly #maxMessageBytes: number;
+  #kind: "text" | "binary" | null = null;
+  #parts: Uint8Array[] = [];
+  #size = 0;
+
+  constructor(maxMessageBytes: number) {
+    this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  /** Bytes held for an unfinished fragmented message. */
+  get bufferedBytes(): number {
+    return this.#size;
+  }
+
+  accept(frame: Frame): WsEvent | null {
+    switch (frame.opcode) {
+      case Opcode.ping:
+        return { type: "ping", payload: frame.payload };
+      case Opcode.pong:
+        return { type: "pong", payload: frame.payload };
+      case Opcode.close:
+        return { type: "close", ...parseClosePayload(frame.payload) };
+      case Opcode.text:
+      case Opcode.binary:
+        if (this.#kind !== null)
+          throw new WebSocketProtocolError(1002, "new data frame inside a fragmented message");
+        if (frame.fin) return this.#finish(frame.opcode === Opcode.text ? "text" : "binary", frame.payload);
+        this.#kind = frame.opcode === Opcode.text ? "text" : "binary";
+        this.#add(frame.payload);
+        return null;
+      case Opcode.continuation: {
+        const kind = this.#kind;
+        if (kind === null)
+          throw new WebSocketProtocolError(1002, "continuation frame without a message to continue");
+        this.#add(frame.payload);
+        if (!frame.fin) return null;
+        const whole = concatBytes(this.#parts, this.#size);
+        this.#kind = null;
+        this.#parts = [];
+        this.#size = 0;
+        return this.#finish(kind, whole);
+      }
+      default:
+        throw new WebSocketProtocolError(1002, `unexpected opcode ${frame.opcode}`);
+    }
+  }
+
+  #add(payload: Uint8Array): void {
+    this.#size += payload.length;
+    if (this.#size > this.#maxMessageBytes) {
+      throw new WebSocketProtocolError(1009, `message exceeds the ${this.#maxMessageBytes}-byte limit`);
+    }
+    this.#parts.push(payload);
+  }
+
+  #finish(kind: "text" | "binary", payload: Uint8Array): WsEvent {
+    if (payload.length > this.#maxMessageBytes) {
+      throw new WebSocketProtocolError(1009, `message exceeds the ${this.#maxMessageBytes}-byte limit`);
+    }
+    return kind === "text"
+      ? { type: "text", data: decodeUtf8Strict(payload) }
+      : { type: "binary", data: payload };
+  }
+}
+
+/** Decoder + assembler: bytes in, WebSocket events out. */
+export class WsReader {
+  readonly #decoder: FrameDecoder;
+  readonly #assembler: MessageAssembler;
+
+  constructor(opts: FrameDecoderOptions) {
+    this.#decoder = new FrameDecoder(opts);
+    this.#assembler = new MessageAssembler(opts.maxMessageBytes);
+  }
+
+  get bufferedBytes(): number {
+    return this.#decoder.bufferedBytes + this.#assembler.bufferedBytes;
+  }
+
+  push(chunk: Uint8Array): WsEvent[] {
+    const events: WsEvent[] = [];
+    for (const frame of this.#decoder.push(chunk)) {
+      const event = this.#assembler.accept(frame);
+      if (event !== null) events.push(event);
+    }
+    return events;
+  }
+}
+
+export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8Array {
+  const size = total ?? parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
