@@ -1,0 +1,148 @@
+import { describe, expect, it } from "vitest";
+import { BadRequestError, UpstreamProtocolError } from "./errors";
+import {
+  buildUpgradeRequest,
+  computeAcceptKey,
+  generateWebSocketKey,
+  parseProtocolList,
+  parseUpgradeResponse,
+  UpstreamHandshakeError,
+  validateUpgradeResponse,
+} from "./ws-handshake";
+
+const enc = new TextEncoder();
+const RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
+
+function head(text: string, extra: Uint8Array = new Uint8Array(0)) {
+  const bytes = new Uint8Array([...enc.encode(text), ...extra]);
+  const parsed = parseUpgradeResponse(bytes);
+  if (!parsed) throw new Error("incomplete head");
+  return parsed;
+}
+
+describe("keys", () => {
+  it("computes the RFC 6455 §1.3 accept value", async () => {
+    expect(await computeAcceptKey(RFC_KEY)).toBe("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  });
+
+  it("generates the key from the injected random source", () => {
+    const key = generateWebSocketKey((n) => new Uint8Array(n).map((_, i) => i));
+    expect(key).toBe("AAECAwQFBgcICQoLDA0ODw==");
+    expect(() => generateWebSocketKey(() => new Uint8Array(3))).toThrow(RangeError);
+  });
+});
+
+describe("buildUpgradeRequest", () => {
+  const url = new URL("wss://api.example.com:8443/v1/live?key=abc&x=%2F");
+
+  it("writes the request line, Host, its own handshake headers, and strips offers and client keys", () => {
+    const headers = new Headers({
+      host: "api.example.com:8443",
+      authorization: "Bearer t",
+      "sec-websocket-extensions": "permessage-deflate; client_max_window_bits",
+      "sec-websocket-key": "client-key",
+      "sec-websocket-version": "13",
+      "user-agent": "ua",
+    });
+    const text = new TextDecoder().decode(
+      buildUpgradeRequest({ url, headers, key: RFC_KEY, protocols: ["a", "b"] }),
+    );
+    expect(text.startsWith("GET /v1/live?key=abc&x=%2F HTTP/1.1\r\nHost: api.example.com:8443\r\n")).toBe(
+      true,
+    );
+    expect(text.endsWith("\r\n\r\n")).toBe(true);
+    expect(text).toContain("authorization: Bearer t\r\n");
+    expect(text).toContain("Upgrade: websocket\r\nConnection: Upgrade\r\n");
+    expect(text).toContain(`Sec-WebSocket-Key: ${RFC_KEY}\r\n`);
+    expect(text).toContain("Sec-WebSocket-Protocol: a, b\r\n");
+    expect(text.toLowerCase()).not.toContain("extensions");
+    expect(text).not.toContain("client-key");
+    expect(text.match(/sec-websocket-version/gi)).toHaveLength(1);
+  });
+
+  it("omits Sec-WebSocket-Protocol when none is offered and refuses CR/LF injection", () => {
+    const headers = new Headers({ host: "h" });
+    const text = new TextDecoder().decode(
+      buildUpgradeRequest({ url: new URL("ws://h/"), headers, key: RFC_KEY, protocols: [] }),
+    );
+    expect(text).not.toContain("Protocol");
+    expect(() =>
+      buildUpgradeRequest({ url: new URL("ws://h/"), headers, key: RFC_KEY, protocols: ["a\r\nX: y"] }),
+    ).toThrow(BadRequestError);
+  });
+});
+
+describe("parseUpgradeResponse", () => {
+  it("returns null until the head is complete and keeps bytes that came with the 101", () => {
+    expect(
+      parseUpgradeResponse(enc.encode("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n")),
+    ).toBeNull();
+    const parsed = head(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+      new Uint8Array([0x81, 0x01, 0x41]),
+    );
+    expect(parsed.status).toBe(101);
+    expect([...parsed.rest]).toEqual([0x81, 0x01, 0x41]);
+  });
+
+  it("accepts a status line without a reason phrase and rejects garbage", () => {
+    expect(head("HTTP/1.1 101\r\n\r\n").statusText).toBe("");
+    expect(() => parseUpgradeResponse(enc.encode("SSH-2.0-OpenSSH\r\n\r\n"))).toThrow(UpstreamProtocolError);
+    expect(() => parseUpgradeResponse(new Uint8Array(20_000).fill(0x41))).toThrow(UpstreamProtocolError);
+  });
+});
+
+describe("validateUpgradeResponse", () => {
+  const ok = (extra = "") =>
+    head(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n${extra}\r\n`,
+    );
+
+  it("accepts a correct 101 and returns the negotiated subprotocol", async () => {
+    expect(await validateUpgradeResponse(ok(), { key: RFC_KEY, protocols: [] })).toEqual({ protocol: null });
+    expect(
+      await validateUpgradeResponse(ok("Sec-WebSocket-Protocol: b\r\n"), {
+        key: RFC_KEY,
+        protocols: ["a", "b"],
+      }),
+    ).toEqual({
+      protocol: "b",
+    });
+  });
+
+  it("turns a non-101 into a 502 carrying the upstream status", async () => {
+    const err = await validateUpgradeResponse(head("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"), {
+      key: RFC_KEY,
+      protocols: [],
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamHandshakeError);
+    expect((err as UpstreamHandshakeError).status).toBe(502);
+    expect((err as UpstreamHandshakeError).upstreamStatus).toBe(403);
+    expect((err as Error).message).toContain("403");
+  });
+
+  it("rejects a wrong accept, an unoffered subprotocol or extension", async () => {
+    const bad = [
+      head(
+        "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: nope\r\n\r\n",
+      ),
+      ok("Sec-WebSocket-Protocol: c\r\n"),
+      ok("Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+      head(
+        "HTTP/1.1 101 OK\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+      ),
+    ];
+    for (const h of bad) {
+      await expect(validateUpgradeResponse(h, { key: RFC_KEY, protocols: ["a"] })).rejects.toBeInstanceOf(
+        UpstreamHandshakeError,
+      );
+    }
+  });
+});
+
+describe("parseProtocolList", () => {
+  it("splits and trims", () => {
+    expect(parseProtocolList(" a ,b,, c")).toEqual(["a", "b", "c"]);
+    expect(parseProtocolList(null)).toEqual([]);
+  });
+});

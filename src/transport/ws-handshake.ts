@@ -1,0 +1,196 @@
+/**
+ * The client side of the RFC 6455 opening handshake, pure: builds the upgrade request bytes, parses
+ * the upstream's answer incrementally and validates it. The caller supplies the random source and
+ * the already-sanitized headers (`sanitizeRequestHeaders` in `header-policy.ts`).
+ */
+import { BadRequestError, UpstreamError, UpstreamProtocolError } from "./errors";
+
+/** RFC 6455 §1.3: the GUID concatenated with the key before hashing. */
+const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/** A response head larger than this is not a WebSocket server talking. */
+export const MAX_HANDSHAKE_HEAD_BYTES = 16 * 1024;
+
+/**
+ * The upstream answered the upgrade with something other than a valid 101. The client gets an HTTP
+ * error (not a 101 followed by a close); nothing is retried because the upstream did answer.
+ */
+export class UpstreamHandshakeError extends UpstreamError {
+  constructor(message: string, upstreamStatus: number | null) {
+    super(502, "upstream_ws_handshake_failed", message, "after_response", { upstreamStatus });
+  }
+}
+
+/**
+ * Headers the handshake writes itself, or that must not be forwarded: the client's own key/version/
+ * accept belong to the client↔gateway connection, and extension offers are stripped because the
+ * relay forwards frames verbatim and does not implement permessage-deflate.
+ */
+const HANDSHAKE_OWNED = new Set([
+  "host",
+  "upgrade",
+  "connection",
+  "sec-websocket-key",
+  "sec-websocket-version",
+  "sec-websocket-accept",
+  "sec-websocket-extensions",
+  "sec-websocket-protocol",
+  "content-length",
+  "transfer-encoding",
+]);
+
+function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+/** A fresh `Sec-WebSocket-Key`: base64 of 16 random bytes from the injected source. */
+export function generateWebSocketKey(randomBytes: (n: number) => Uint8Array): string {
+  const bytes = randomBytes(16);
+  if (bytes.length !== 16) throw new RangeError("randomBytes must return 16 bytes");
+  return base64(bytes);
+}
+
+/** The `Sec-WebSocket-Accept` value a server must answer for `key`. */
+export async function computeAcceptKey(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(key + WEBSOCKET_GUID));
+  return base64(new Uint8Array(digest));
+}
+
+/** Subprotocols from a `Sec-WebSocket-Protocol` header value (comma-separated tokens). */
+export function parseProtocolList(value: string | null): string[] {
+  if (!value) return [];
+  return value
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+}
+
+function assertNoControlChars(what: string, value: string): void {
+  // A CR/LF/NUL would let a value inject headers or a second request into the raw socket.
+  if (/[\r\n\0]/.test(value)) throw new BadRequestError(`${what} contains a CR, LF or NUL character`);
+}
+
+export interface UpgradeRequestInit {
+  url: URL;
+  /** Already sanitized; `host` must be set (sanitizeRequestHeaders(headers, url) does). */
+  headers: Headers;
+  key: string;
+  protocols: readonly string[];
+}
+
+/** The bytes of the HTTP/1.1 upgrade request. */
+export function buildUpgradeRequest(init: UpgradeRequestInit): Uint8Array {
+  const { url, headers, key, protocols } = init;
+  const target = `${url.pathname || "/"}${url.search}`;
+  assertNoControlChars("request target", target);
+  if (/\s/.test(target)) throw new BadRequestError("request target contains whitespace");
+  const host = headers.get("host");
+  if (!host) throw new RangeError("sanitized headers must carry host");
+  const lines = [`GET ${target} HTTP/1.1`, `Host: ${host}`];
+  for (const [name, value] of headers) {
+    if (HANDSHAKE_OWNED.has(name)) continue;
+    assertNoControlChars(`header ${name}`, value);
+    lines.push(`${name}: ${value}`);
+  }
+  lines.push(
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    `Sec-WebSocket-Key: ${key}`,
+    "Sec-WebSocket-Version: 13",
+  );
+  if (protocols.length > 0) {
+    const joined = protocols.join(", ");
+    assertNoControlChars("subprotocol", joined);
+    lines.push(`Sec-WebSocket-Protocol: ${joined}`);
+  }
+  for (const line of lines) assertNoControlChars("request head", line);
+  return new TextEncoder().encode(`${lines.join("\r\n")}\r\n\r\n`);
+}
+
+export interface UpgradeResponseHead {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  /** Bytes that arrived after the head in the same reads: the first WebSocket frames. */
+  rest: Uint8Array;
+}
+
+function findHeadEnd(bytes: Uint8Array): number {
+  for (let i = 3; i < bytes.length; i++) {
+    if (bytes[i] === 0x0a && bytes[i - 1] === 0x0d && bytes[i - 2] === 0x0a && bytes[i - 3] === 0x0d)
+      return i + 1;
+  }
+  return -1;
+}
+
+/**
+ * Parses the response head from the bytes read so far. Returns null when the head is not complete
+ * yet; throws UpstreamProtocolError for a malformed or oversized head. Bytes after the blank line are
+ * returned in `rest` and must be fed to the frame decoder (a server may send its first frame in the
+ * same TCP segment as the 101).
+ */
+export function parseUpgradeResponse(bytes: Uint8Array): UpgradeResponseHead | null {
+  const end = findHeadEnd(bytes);
+  if (end < 0) {
+    if (bytes.length > MAX_HANDSHAKE_HEAD_BYTES)
+      throw new UpstreamProtocolError("handshake response head too large");
+    return null;
+  }
+  if (end > MAX_HANDSHAKE_HEAD_BYTES) throw new UpstreamProtocolError("handshake response head too large");
+  const text = new TextDecoder("latin1").decode(bytes.subarray(0, end - 4));
+  const [statusLine = "", ...headerLines] = text.split("\r\n");
+  const match = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
+  if (!match)
+    throw new UpstreamProtocolError(
+      `bad status line in handshake response: ${JSON.stringify(statusLine.slice(0, 80))}`,
+    );
+  const headers = new Headers();
+  for (const line of headerLines) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw new UpstreamProtocolError("malformed header line in handshake response");
+    try {
+      headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+    } catch {
+      throw new UpstreamProtocolError("invalid header in handshake response");
+    }
+  }
+  return { status: Number(match[1]), statusText: match[2] ?? "", headers, rest: bytes.subarray(end) };
+}
+
+function tokens(value: string | null): string[] {
+  return (value ?? "").split(",").map((t) => t.trim().toLowerCase());
+}
+
+/**
+ * Checks a parsed response against RFC 6455 §4.1 (client requirements). Returns the negotiated
+ * subprotocol (null when none). Throws UpstreamHandshakeError: a non-101 carries the upstream
+ * status; a 101 that breaks the rules carries 101.
+ */
+export async function validateUpgradeResponse(
+  head: UpgradeResponseHead,
+  expected: { key: string; protocols: readonly string[] },
+): Promise<{ protocol: string | null }> {
+  if (head.status !== 101) {
+    const text = head.statusText ? ` ${head.statusText}` : "";
+    throw new UpstreamHandshakeError(
+      `upstream refused the WebSocket upgrade: HTTP ${head.status}${text}`,
+      head.status,
+    );
+  }
+  const fail = (why: string) =>
+    new UpstreamHandshakeError(`invalid WebSocket handshake from upstream: ${why}`, 101);
+  if (!tokens(head.headers.get("upgrade")).includes("websocket")) throw fail("missing Upgrade: websocket");
+  if (!tokens(head.headers.get("connection")).includes("upgrade")) throw fail("missing Connection: Upgrade");
+  const accept = head.headers.get("sec-websocket-accept");
+  if (accept !== (await computeAcceptKey(expected.key)))
+    throw fail("Sec-WebSocket-Accept does not match the key");
+  // We offered no extension, so the server may not select one (RFC 6455 §4.1 client rule 5).
+  if (head.headers.get("sec-websocket-extensions"))
+    throw fail("server selected an extension that was not offered");
+  const protocol = head.headers.get("sec-websocket-protocol");
+  if (protocol === null || protocol === "") return { protocol: null };
+  if (!expected.protocols.includes(protocol))
+    throw fail(`server selected subprotocol "${protocol}" that was not offered`);
+  return { protocol };
+}
