@@ -1,20 +1,67 @@
-import { connect } from "cloudflare:sockets";
-import { DurableObject } from "cloudflare:workers";
-export class GeminiSession extends DurableObject {}
-export class RelaySession extends DurableObject {}
-export class TargetHealth extends DurableObject {}
-export default {
-  async fetch(req: Request, env: any): Promise<Response> {
-    const u = new URL(req.url);
-    const port = Number(u.searchParams.get("port"));
-    if (u.pathname === "/sock") {
-      const s = connect({ hostname: "127.0.0.1", port });
-      const w = s.writable.getWriter();
-      await w.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-      const t = await new Response(s.readable).text();
-      return new Response(t);
-    }
-    const r = await fetch(`http://127.0.0.1:${port}/`);
-    return new Response(await r.text());
+/**
+ * The front Worker: authenticates, routes, and hands stateful work to Durable Objects (DESIGN §3–4).
+ */
+import { AutoRouter, type IRequest } from "itty-router";
+import { loadConfig } from "./config";
+import { type GatewayContext, secretsOf } from "./context";
+import { decorate, preflightResponse } from "./cors";
+import { renderDashboard } from "./dashboard";
+import { toErrorResponse } from "./errors";
+import { logRequest, redact } from "./log";
+import { handleProxy } from "./proxy";
+
+export { GeminiSession } from "../durable/gemini-session";
+export { RelaySession } from "../durable/relay-session";
+export { TargetHealth } from "../durable/target-health";
+
+type Handler = (request: IRequest, g: GatewayContext) => Response | Promise<Response>;
+
+const router = AutoRouter<IRequest, [GatewayContext]>({
+  // Errors become responses in handleRequest, where the request id and secrets are known.
+  catch: (error) => {
+    throw error;
   },
-};
+});
+
+const json = (value: unknown, status = 200) =>
+  new Response(JSON.stringify(value), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
+
+const routes: [method: "get" | "options" | "all", path: string, handler: Handler][] = [
+  ["options", "*", (_req, g) => preflightResponse(g.raw)],
+  ["get", "/", (_req, g) => renderDashboard(g)],
+  ["get", "/healthz", () => json({ status: "ok" })],
+  ["all", "*", (_req, g) => handleProxy(g)],
+];
+for (const [method, path, handler] of routes) router[method](path, handler);
+
+export async function handleRequest(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const started = Date.now();
+  const requestId = crypto.randomUUID();
+  const url = new URL(request.url);
+  const log: GatewayContext["log"] = {};
+  let secrets: string[] = [];
+  let response: Response;
+  try {
+    const config = loadConfig(env);
+    secrets = secretsOf(config);
+    response = await router.fetch(request, { raw: request, url, env, ctx, config, requestId, log });
+  } catch (error) {
+    response = toErrorResponse(error, requestId, secrets);
+    log.error = response.headers.get("x-proxy-error") ?? "error";
+  }
+  logRequest({
+    request_id: requestId,
+    method: request.method,
+    path: redact(url.pathname + url.search, secrets),
+    route: "unknown",
+    ...log,
+    status: response.status,
+    duration_ms: Date.now() - started,
+  });
+  return decorate(response, requestId);
+}
+
+export default { fetch: handleRequest } satisfies ExportedHandler<Env>;

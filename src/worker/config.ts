@@ -1,0 +1,270 @@
+/**
+ * Worker variables → a validated `GatewayConfig` (DESIGN §5). An invalid value is a `ConfigError` naming
+ * the variable, never a silent default. Parsing is cached per distinct set of raw values, so a request
+ * pays for it only when the configuration changed.
+ */
+import type { RetryPrompts } from "../gemini/types";
+import type { EndpointConfig, TargetConfig, TransportKind } from "../transport/endpoint";
+import { ConfigError } from "../transport/errors";
+import { BUILTIN_PRESETS, type PresetDefinition } from "./presets";
+
+/** The variables the gateway reads; all optional at run time whatever the generated `Env` says. */
+export interface GatewayVars {
+  AUTH_TOKEN?: string;
+  PRESET_AUTH_ENABLED?: string | boolean;
+  GEMINI_SPECIAL_HANDLING_ENABLED?: string | boolean;
+  DEBUG_MODE?: string | boolean;
+  AGGRESSIVE_FALLBACK?: string | boolean;
+  ALLOW_PRIVATE_TARGETS?: string | boolean;
+  ENDPOINTS?: string | object;
+  GEMINI_RETRY_PROMPT_CN?: string;
+  GEMINI_RETRY_PROMPT_EN?: string;
+  GEMINI_RETRY_PROMPT_JA?: string;
+  GEMINI_RETRY_PROMPT_KO?: string;
+}
+
+export interface GatewayConfig {
+  authToken: string | null;
+  presetAuthEnabled: boolean;
+  geminiSpecialHandling: boolean;
+  debug: boolean;
+  aggressiveFallback: boolean;
+  allowPrivateTargets: boolean;
+  /** Only the prompts the operator set; the Gemini engine fills in its built-in ones. */
+  retryPromptOverrides: Partial<RetryPrompts>;
+  /** Presets merged with `ENDPOINTS`, by route name. */
+  endpoints: ReadonlyMap<string, EndpointConfig>;
+  /** Route names `ENDPOINTS` added or replaced (the dashboard marks them). */
+  overridden: ReadonlySet<string>;
+}
+
+/** Defaults of DESIGN §5, also shown by the dashboard. */
+export const BOOLEAN_DEFAULTS = {
+  PRESET_AUTH_ENABLED: false,
+  GEMINI_SPECIAL_HANDLING_ENABLED: true,
+  DEBUG_MODE: false,
+  AGGRESSIVE_FALLBACK: true,
+  ALLOW_PRIVATE_TARGETS: false,
+} as const;
+
+/** First path segments the router owns; an endpoint may not take them. */
+export const RESERVED_ROUTE_NAMES = new Set(["health", "healthz", "sessions", "http", "https", "ws", "wss"]);
+
+const ENDPOINT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const TRUE_WORDS = new Set(["true", "1", "yes", "on"]);
+const FALSE_WORDS = new Set(["false", "0", "no", "off"]);
+
+export function parseBoolean(variable: string, raw: unknown, fallback: boolean): boolean {
+  if (raw === undefined || raw === null || raw === "") return fallback;
+  if (typeof raw === "boolean") return raw;
+  if (typeof raw === "string") {
+    const word = raw.trim().toLowerCase();
+    if (TRUE_WORDS.has(word)) return true;
+    if (FALSE_WORDS.has(word)) return false;
+  }
+  throw new ConfigError(
+    variable,
+    `expected a boolean (true/false, 1/0, yes/no, on/off), got ${JSON.stringify(raw)}`,
+  );
+}
+
+let cached: { key: string; config: GatewayConfig } | null = null;
+
+export function loadConfig(vars: GatewayVars): GatewayConfig {
+  const key = JSON.stringify([
+    vars.AUTH_TOKEN,
+    vars.PRESET_AUTH_ENABLED,
+    vars.GEMINI_SPECIAL_HANDLING_ENABLED,
+    vars.DEBUG_MODE,
+    vars.AGGRESSIVE_FALLBACK,
+    vars.ALLOW_PRIVATE_TARGETS,
+    vars.ENDPOINTS,
+    vars.GEMINI_RETRY_PROMPT_CN,
+    vars.GEMINI_RETRY_PROMPT_EN,
+    vars.GEMINI_RETRY_PROMPT_JA,
+    vars.GEMINI_RETRY_PROMPT_KO,
+  ]);
+  if (cached?.key === key) return cached.config;
+  const config = parseConfig(vars);
+  cached = { key, config };
+  return config;
+}
+
+export function parseConfig(vars: GatewayVars): GatewayConfig {
+  const retryPromptOverrides: Partial<RetryPrompts> = {};
+  for (const lang of ["cn", "en", "ja", "ko"] as const) {
+    const value = vars[`GEMINI_RETRY_PROMPT_${lang.toUpperCase()}` as keyof GatewayVars];
+    if (typeof value === "string" && value.trim() !== "") retryPromptOverrides[lang] = value;
+  }
+  const { endpoints, overridden } = mergeEndpoints(BUILTIN_PRESETS, vars.ENDPOINTS);
+  const token = typeof vars.AUTH_TOKEN === "string" ? vars.AUTH_TOKEN.trim() : "";
+  return {
+    authToken: token === "" ? null : token,
+    presetAuthEnabled: parseBoolean("PRESET_AUTH_ENABLED", vars.PRESET_AUTH_ENABLED, false),
+    geminiSpecialHandling: parseBoolean(
+      "GEMINI_SPECIAL_HANDLING_ENABLED",
+      vars.GEMINI_SPECIAL_HANDLING_ENABLED,
+      true,
+    ),
+    debug: parseBoolean("DEBUG_MODE", vars.DEBUG_MODE, false),
+    aggressiveFallback: parseBoolean("AGGRESSIVE_FALLBACK", vars.AGGRESSIVE_FALLBACK, true),
+    allowPrivateTargets: parseBoolean("ALLOW_PRIVATE_TARGETS", vars.ALLOW_PRIVATE_TARGETS, false),
+    retryPromptOverrides,
+    endpoints,
+    overridden,
+  };
+}
+
+function presetToEndpoint(preset: PresetDefinition, byName: Map<string, PresetDefinition>): EndpointConfig {
+  const source = preset.aliasOf ? (byName.get(preset.aliasOf) ?? preset) : preset;
+  return {
+    name: preset.name,
+    displayName: preset.displayName,
+    targets: source.targets.map((url) => ({ url: trimSlash(url), weight: 1 })),
+    transport: source.transport,
+    gemini: source.gemini === true,
+  };
+}
+
+/** Applies `ENDPOINTS` (DESIGN §5.1) over the presets: a key adds or replaces, `null` removes. */
+export function mergeEndpoints(
+  presets: readonly PresetDefinition[],
+  raw: string | object | undefined,
+): { endpoints: Map<string, EndpointConfig>; overridden: Set<string> } {
+  const byName = new Map(presets.map((p) => [p.name, p]));
+  const endpoints = new Map(presets.map((p) => [p.name, presetToEndpoint(p, byName)]));
+  const overridden = new Set<string>();
+  const overrides = parseEndpointsJson(raw);
+  for (const [name, value] of Object.entries(overrides)) {
+    if (!ENDPOINT_NAME.test(name) || RESERVED_ROUTE_NAMES.has(name)) {
+      throw new ConfigError(
+        "ENDPOINTS",
+        `endpoint name ${JSON.stringify(name)} must be lower-case letters, digits, '.', '_' or '-' and not one of ${[...RESERVED_ROUTE_NAMES].join(", ")}`,
+      );
+    }
+    if (value === null) {
+      endpoints.delete(name);
+      overridden.delete(name);
+      continue;
+    }
+    endpoints.set(name, parseEndpoint(name, value, endpoints.get(name)));
+    overridden.add(name);
+  }
+  return { endpoints, overridden };
+}
+
+function parseEndpointsJson(raw: string | object | undefined): Record<string, unknown> {
+  if (raw === undefined || raw === "") return {};
+  let value: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      throw new ConfigError("ENDPOINTS", `not valid JSON (${(error as Error).message})`);
+    }
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError("ENDPOINTS", "must be a JSON object keyed by endpoint name");
+  }
+  return value as Record<string, unknown>;
+}
+
+const ENDPOINT_FIELDS = new Set(["targets", "transport", "gemini", "displayName", "health"]);
+
+function parseEndpoint(name: string, value: unknown, replaced: EndpointConfig | undefined): EndpointConfig {
+  const where = `ENDPOINTS.${name}`;
+  // A bare URL or URL list is shorthand for `{ "targets": … }`.
+  const spec = (typeof value === "string" || Array.isArray(value) ? { targets: value } : value) as Record<
+    string,
+    unknown
+  >;
+  if (typeof spec !== "object" || spec === null) {
+    throw new ConfigError(where, "must be an object with `targets`, a URL, a list of URLs, or null");
+  }
+  for (const field of Object.keys(spec)) {
+    if (!ENDPOINT_FIELDS.has(field)) {
+      throw new ConfigError(
+        where,
+        `unknown field ${JSON.stringify(field)} (known: ${[...ENDPOINT_FIELDS].join(", ")})`,
+      );
+    }
+  }
+  const targets = parseTargets(where, spec.targets);
+  const transport = spec.transport ?? replaced?.transport ?? "socket";
+  if (transport !== "socket" && transport !== "fetch") {
+    throw new ConfigError(
+      `${where}.transport`,
+      `must be "socket" or "fetch", got ${JSON.stringify(transport)}`,
+    );
+  }
+  const gemini = spec.gemini ?? replaced?.gemini ?? false;
+  if (typeof gemini !== "boolean") throw new ConfigError(`${where}.gemini`, "must be true or false");
+  const displayName = spec.displayName ?? replaced?.displayName ?? name;
+  if (typeof displayName !== "string") throw new ConfigError(`${where}.displayName`, "must be a string");
+  const endpoint: EndpointConfig = {
+    name,
+    displayName,
+    targets,
+    transport: transport as TransportKind,
+    gemini,
+  };
+  if (spec.health !== undefined) endpoint.health = parseHealth(`${where}.health`, spec.health);
+  return endpoint;
+}
+
+function parseTargets(where: string, raw: unknown): TargetConfig[] {
+  const list =
+    typeof raw === "string" || (typeof raw === "object" && raw !== null && !Array.isArray(raw)) ? [raw] : raw;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new ConfigError(
+      `${where}.targets`,
+      "must be a URL or a non-empty list of URLs or {url, weight} objects",
+    );
+  }
+  return list.map((entry, i) => {
+    const at = `${where}.targets[${i}]`;
+    const spec = typeof entry === "string" ? { url: entry, weight: 1 } : (entry as Record<string, unknown>);
+    if (typeof spec !== "object" || spec === null || typeof spec.url !== "string") {
+      throw new ConfigError(at, "must be a URL string or an object with a `url` string");
+    }
+    const weight = spec.weight ?? 1;
+    if (typeof weight !== "number" || !Number.isFinite(weight) || weight <= 0) {
+      throw new ConfigError(`${at}.weight`, `must be a positive number, got ${JSON.stringify(weight)}`);
+    }
+    return { url: parseTargetUrl(at, spec.url), weight };
+  });
+}
+
+function parseTargetUrl(at: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(at, `not an absolute URL: ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(at, `must be an http:// or https:// URL, got ${url.protocol}`);
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(at, "must not carry a query, fragment or credentials");
+  }
+  return trimSlash(`${url.protocol}//${url.host}${url.pathname}`);
+}
+
+function parseHealth(where: string, raw: unknown): Record<string, number> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(where, "must be an object of numeric thresholds");
+  }
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+      throw new ConfigError(`${where}.${key}`, `must be a non-negative number, got ${JSON.stringify(value)}`);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+function trimSlash(url: string): string {
+  return url.endsWith("/") ? url.slice(0, -1) : url;
+}

@@ -1,0 +1,20 @@
+import type { GatewayConfig } from "./config";
+import type { RequestLog } from "./log";
+
+/** What every handler gets besides the request: bindings, the parsed config and the log line it fills. */
+export interface GatewayContext {
+  /** The request as the runtime delivered it (itty-router hands handlers a proxy of it). */
+  raw: Request;
+  url: URL;
+  env: Env;
+  ctx: ExecutionContext;
+  config: GatewayConfig;
+  requestId: string;
+  /** Fields handlers add to the request's log line. */
+  log: Partial<RequestLog>;
+}
+
+/** Secrets to scrub from anything that leaves: the proxy token. */
+export function secretsOf(config: GatewayConfig): string[] {
+  return config.authToken ? [config.authToken] : [];
+}

@@ -1,0 +1,41 @@
+/**
+ * The one place that turns errors into HTTP responses (DESIGN §8): JSON in the Google error shape,
+ * which the Google, OpenAI and Anthropic SDKs all surface as a readable message, plus
+ * `x-proxy-error: <reason>`. Secrets are scrubbed from every message that leaves.
+ */
+import { GatewayError, googleStatusFor } from "../transport/errors";
+import { redact } from "./log";
+
+export interface ErrorBody {
+  error: { code: number; status: string; message: string; request_id: string };
+}
+
+export function errorBody(status: number, message: string, requestId: string): ErrorBody {
+  return { error: { code: status, status: googleStatusFor(status), message, request_id: requestId } };
+}
+
+export function errorResponse(
+  status: number,
+  reason: string,
+  message: string,
+  requestId: string,
+  secrets: readonly string[] = [],
+): Response {
+  const body = errorBody(status, redact(message, secrets), requestId);
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", "x-proxy-error": reason },
+  });
+}
+
+/** Maps anything thrown by a handler to a response; unknown errors become an opaque 500. */
+export function toErrorResponse(
+  error: unknown,
+  requestId: string,
+  secrets: readonly string[] = [],
+): Response {
+  if (error instanceof GatewayError) {
+    return errorResponse(error.status, error.reason, error.message, requestId, secrets);
+  }
+  return errorResponse(500, "internal_error", "internal gateway error", requestId, secrets);
+}

@@ -1,0 +1,45 @@
+/**
+ * Structured logs: one JSON line per request. Paths are logged with the proxy token and `key=` style
+ * query values redacted; request and response bodies (prompts, answers) are never logged.
+ */
+
+const REDACTED = "[redacted]";
+
+/** Query parameters that carry credentials in the APIs we front (`?key=` for Gemini, …). */
+const SECRET_QUERY = /([?&](?:key|api_key|apikey|access_token|token|auth|x-goog-api-key)=)[^&#\s"']*/gi;
+/** Bearer tokens and provider keys that may end up inside upstream error text. */
+const SECRET_SHAPES = /\b(?:Bearer\s+[A-Za-z0-9._~+/-]+=*|sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,})/g;
+
+/** Removes configured secrets, `?key=` values and well-known key shapes from a string. */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join(REDACTED);
+  }
+  return out.replace(SECRET_QUERY, `$1${REDACTED}`).replace(SECRET_SHAPES, REDACTED);
+}
+
+export interface RequestLog {
+  request_id: string;
+  method: string;
+  /** Path and query with secrets redacted. */
+  path: string;
+  route: string;
+  endpoint?: string;
+  target_host?: string;
+  transport?: string;
+  fallback?: string | null;
+  attempts?: number;
+  status: number;
+  duration_ms: number;
+  error?: string;
+  [field: string]: unknown;
+}
+
+export function logRequest(entry: RequestLog): void {
+  console.log(JSON.stringify({ level: entry.status >= 500 ? "error" : "info", ...entry }));
+}
+
+export function logDebug(enabled: boolean, event: string, fields: Record<string, unknown>): void {
+  if (enabled) console.log(JSON.stringify({ level: "debug", event, ...fields }));
+}

@@ -1,0 +1,108 @@
+/**
+ * Which proxy route a path names (DESIGN §4). Pure: the router calls it for every path that is not one
+ * of the gateway's own pages. The path is split on raw bytes, so what follows the endpoint is
+ * forwarded exactly as the client wrote it.
+ */
+import type { EndpointConfig } from "../transport/endpoint";
+import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from "../transport/errors";
+import { isValidToken } from "./auth";
+import type { GatewayConfig } from "./config";
+
+export type GenericScheme = "http" | "https" | "ws" | "wss";
+
+export type ProxyRoute =
+  | { kind: "preset"; endpoint: EndpointConfig; rest: string }
+  | { kind: "generic"; scheme: GenericScheme; hostPort: string; rest: string };
+
+const GENERIC_SCHEMES = new Set<string>(["http", "https", "ws", "wss"]);
+
+export const GENERIC_DISABLED_MESSAGE =
+  "the generic proxy is disabled because AUTH_TOKEN is not set: set it with `wrangler secret put AUTH_TOKEN` " +
+  "(locally in .dev.vars), then call /{AUTH_TOKEN}/https/{host}/{path} or send the token in x-proxy-token";
+
+/** `/a/b/c` → [`a`, `/b/c`]; `/a` → [`a`, ``]. */
+export function splitFirstSegment(path: string): [string, string] {
+  const body = path.startsWith("/") ? path.slice(1) : path;
+  const slash = body.indexOf("/");
+  return slash === -1 ? [body, ""] : [body.slice(0, slash), body.slice(slash)];
+}
+
+function tokenMatches(config: GatewayConfig, segment: string): boolean {
+  if (isValidToken(config.authToken, segment)) return true;
+  if (!segment.includes("%")) return false;
+  try {
+    return isValidToken(config.authToken, decodeURIComponent(segment));
+  } catch {
+    return false;
+  }
+}
+
+export function resolveProxyRoute(
+  pathname: string,
+  config: GatewayConfig,
+  headerToken: string | null,
+): ProxyRoute {
+  if (headerToken !== null && !isValidToken(config.authToken, headerToken)) {
+    throw config.authToken === null
+      ? new ForbiddenError(
+          "x-proxy-token was sent but this gateway has no AUTH_TOKEN configured",
+          "auth_not_configured",
+        )
+      : new UnauthorizedError("invalid x-proxy-token");
+  }
+  let authenticated = headerToken !== null;
+  let [segment, remainder] = splitFirstSegment(pathname);
+  const known = (name: string) => GENERIC_SCHEMES.has(name) || config.endpoints.has(name);
+
+  if (!known(segment)) {
+    const [next, afterNext] = splitFirstSegment(remainder);
+    if (config.authToken !== null && tokenMatches(config, segment)) {
+      if (next === "")
+        throw new NotFoundError(
+          "no endpoint after the token: use /{token}/{preset}/… or /{token}/https/{host}/…",
+        );
+      segment = next;
+      remainder = afterNext;
+      authenticated = true;
+      if (!known(segment)) throw new NotFoundError(`unknown endpoint ${JSON.stringify(segment)}`);
+    } else if (known(next)) {
+      // The first segment stands where a token would: a wrong token, not an unknown endpoint.
+      if (config.authToken === null) {
+        if (GENERIC_SCHEMES.has(next)) throw new ForbiddenError(GENERIC_DISABLED_MESSAGE, "generic_disabled");
+        throw new NotFoundError(
+          `unknown endpoint ${JSON.stringify(segment)}: this gateway has no AUTH_TOKEN, call /${next}/… without a token segment`,
+        );
+      }
+      throw new UnauthorizedError("invalid proxy token in the path");
+    } else {
+      throw new NotFoundError(`unknown endpoint ${JSON.stringify(segment)}`);
+    }
+  }
+
+  if (GENERIC_SCHEMES.has(segment)) {
+    if (config.authToken === null) throw new ForbiddenError(GENERIC_DISABLED_MESSAGE, "generic_disabled");
+    if (!authenticated) {
+      throw new UnauthorizedError(
+        "the generic proxy needs the token: /{token}/https/{host}/… or x-proxy-token",
+      );
+    }
+    const [hostPort, rest] = splitFirstSegment(remainder);
+    if (hostPort === "")
+      throw new BadRequestError(`missing host: use /{token}/${segment}/{host[:port]}/{path}`);
+    return { kind: "generic", scheme: segment as GenericScheme, hostPort, rest };
+  }
+
+  const endpoint = config.endpoints.get(segment)!;
+  if (config.presetAuthEnabled && !authenticated) {
+    if (config.authToken === null) {
+      throw new ForbiddenError(
+        "PRESET_AUTH_ENABLED is on but AUTH_TOKEN is not set: set AUTH_TOKEN or turn preset auth off",
+        "auth_not_configured",
+      );
+    }
+    throw new UnauthorizedError(
+      `preset ${JSON.stringify(segment)} needs the token: /{token}/${segment}/… or x-proxy-token`,
+    );
+  }
+  return { kind: "preset", endpoint, rest: remainder };
+}
