@@ -208,13 +208,15 @@ export class Http1ResponseParser {
   #onLine(line: Uint8Array, events: ResponseEvent[]): void {
     switch (this.#state) {
       case "status":
-        return this.#onStatusLine(line);
+        this.#onStatusLine(line);
+        return;
       case "fields":
-        if (line.length === 0) return this.#onHeadEnd(events);
-        this.#fields.push(this.#parseField(line));
+        if (line.length === 0) this.#onHeadEnd(events);
+        else this.#fields.push(this.#parseField(line));
         return;
       case "chunk-size":
-        return this.#onChunkSize(line);
+        this.#onChunkSize(line);
+        return;
       case "chunk-data-end":
         if (line.length !== 0) throw protocolError("chunk data longer than its declared size");
         this.#state = "chunk-size";
@@ -223,9 +225,10 @@ export class Http1ResponseParser {
         if (line.length === 0) {
           if (this.#fields.length > 0) events.push({ type: "trailers", headers: this.#fields });
           this.#fields = [];
-          return this.#end(events);
+          this.#end(events);
+        } else {
+          this.#fields.push(this.#parseField(line));
         }
-        this.#fields.push(this.#parseField(line));
         return;
       default:
         throw new Error(`unreachable parser state ${this.#state}`);
@@ -290,7 +293,10 @@ export class Http1ResponseParser {
 
   /** RFC 9112 §6.3, in order. */
   #chooseBodyFraming(head: ResponseHead, events: ResponseEvent[]): void {
-    if (this.#method === "HEAD" || head.status === 204 || head.status === 304) return this.#end(events);
+    if (this.#method === "HEAD" || head.status === 204 || head.status === 304) {
+      this.#end(events);
+      return;
+    }
     const transferCodings = listValues(head.headers, "transfer-encoding");
     if (transferCodings.length > 0) {
       // Chunked must be the final coding to delimit the body; otherwise the body runs until close.
@@ -312,8 +318,8 @@ export class Http1ResponseParser {
         throw protocolError("invalid Content-Length");
       }
       this.#remaining = Number(first);
-      if (this.#remaining === 0) return this.#end(events);
-      this.#state = "length-body";
+      if (this.#remaining === 0) this.#end(events);
+      else this.#state = "length-body";
       return;
     }
     this.#state = "close-body";
