@@ -24,7 +24,9 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
     if (route.scheme === "ws" || route.scheme === "wss" || isUpgrade) {
       throw new GatewayError(501, "not_implemented", "WebSocket relay is not available yet");
     }
-    const upstreamUrl = `${route.scheme}://${route.hostPort}${route.rest}${url.search}`;
+    // Build from the guard's normalised host, never the raw text: a resolver could read `0x7f.1`
+    // differently from the URL parser the guard checked.
+    const upstreamUrl = `${route.scheme}://${target.host}${route.rest}${url.search}`;
     return send(g, upstreamUrl);
   }
 
