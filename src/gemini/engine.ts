@@ -1,0 +1,536 @@
+import { googleStatusFor } from "../transport/errors";
+import { readAttemptStream } from "./engine-attempt";
+import {
+  type Aligner,
+  type AttemptMode,
+  type AttemptRecord,
+  DEFAULT_ENGINE_BOUNDS,
+  type EngineBounds,
+  type EngineEvent,
+  type EngineInput,
+  type EngineResult,
+  type EngineSummary,
+} from "./engine-types";
+import {
+  type AttemptObservation,
+  classifyAttempt,
+  isTerminalFinishReason,
+  type Outcome,
+  type StreamEnd,
+} from "./outcome";
+import { serverErrorBackoffMs, upstreamRetryDelayMs } from "./retry-delay";
+import type {
+  Candidate,
+  GenerateContentRequest,
+  GenerateContentResponse,
+  GoogleErrorBody,
+  Part,
+  UsageMetadata,
+} from "./types";
+import { sumUsage } from "./usage";
+
+const MAX_ERROR_BODY_CHARS = 64 * 1024;
+
+/** What ended an attempt that did not finish the generation, and how long to wait before the next one. */
+interface Failure {
+  status: number | null;
+  body: string;
+  contentType: string;
+  reason: string;
+  retryAfter?: string;
+}
+
+/**
+ * The continuation engine: runs attempts against the injected upstream until the generation is complete (or must
+ * stop), and yields the client's events. Pure: no platform APIs besides `Response`/streams; time comes from the
+ * injected clock. See `engine-types.ts` for the contract, `README` for the policy.
+ */
+export class ContinuationEngine {
+  readonly #in: EngineInput;
+  readonly #bounds: EngineBounds;
+  readonly #signal: AbortSignal;
+  readonly #startedAt: number;
+  #answer = "";
+  #chunks = 0;
+  #pinned: { responseId?: string; modelVersion?: string } | null = null;
+  readonly #usage: UsageMetadata[] = [];
+  readonly #attempts: AttemptRecord[] = [];
+  #continuations = 0;
+  #removedChars = 0;
+  #consecutiveServerFailures = 0;
+  #nextMode: AttemptMode = "initial";
+  #lastFailure: Failure | null = null;
+
+  constructor(input: EngineInput) {
+    this.#in = input;
+    this.#bounds = { ...DEFAULT_ENGINE_BOUNDS, ...input.bounds };
+    this.#signal = input.signal ?? new AbortController().signal;
+    this.#startedAt = input.clock.now();
+  }
+
+  /** Runs the generation; the generator's return value is the session summary. */
+  async *run(): AsyncGenerator<EngineEvent, EngineSummary> {
+    const deadlineAt = this.#startedAt + this.#bounds.deadlineMs;
+    for (;;) {
+      if (this.#signal.aborted) return this.#summary("aborted", null);
+      const stop = this.#boundReached(deadlineAt);
+      if (stop !== null) return yield* this.#giveUp(stop);
+      const mode = this.#nextMode;
+      const body = this.#requestFor(mode);
+      if (mode === "continuation") this.#continuations++;
+      const n = this.#attempts.length + 1;
+      const began = this.#in.clock.now();
+      const ctl = new AbortController();
+      const onAbort = () => ctl.abort();
+      this.#signal.addEventListener("abort", onAbort);
+      let step: AttemptStep;
+      try {
+        step = yield* this.#attempt(mode, body, ctl, deadlineAt);
+      } finally {
+        ctl.abort();
+        this.#signal.removeEventListener("abort", onAbort);
+      }
+      const record: AttemptRecord = {
+        n,
+        mode,
+        status: step.status,
+        outcome: step.outcome,
+        reason: step.reason,
+        answerChars: step.answerChars,
+        removedChars: step.removedChars,
+        durationMs: this.#in.clock.now() - began,
+      };
+      this.#attempts.push(record);
+      this.#removedChars += step.removedChars;
+      this.#in.onAttempt?.(record);
+      if (step.done !== null) return this.#summary(step.done, step.finishReason);
+      if (step.fatal) return yield* this.#giveUp(step.reason);
+      if (step.waitMs > 0) {
+        if (this.#in.clock.now() + step.waitMs > deadlineAt) return yield* this.#giveUp("deadline");
+        await this.#in.clock.sleep(step.waitMs, this.#signal);
+      }
+    }
+  }
+
+  #boundReached(deadlineAt: number): string | null {
+    if (this.#attempts.length >= this.#bounds.maxAttempts) return "max_attempts";
+    if (this.#in.clock.now() >= deadlineAt) return "deadline";
+    if (this.#nextMode === "continuation" && this.#continuations >= this.#bounds.maxContinuations) {
+      return "max_continuations";
+    }
+    return null;
+  }
+
+  #requestFor(mode: AttemptMode): GenerateContentRequest {
+    const opts = { prompts: this.#in.prompts, producedOutputTokens: this.#producedTokens() };
+    if (mode === "continuation") return this.#in.kit.buildContinuation(this.#in.request, this.#answer, opts);
+    if (mode === "restart") return this.#in.kit.buildRestart(this.#in.request, opts);
+    return this.#in.request;
+  }
+
+  #producedTokens(): number {
+    const reported = this.#usage.reduce((s, u) => s + (u.candidatesTokenCount ?? 0), 0);
+    return reported > 0 ? reported : Math.ceil(this.#answer.length / 4);
+  }
+
+  /** After an attempt that produced nothing usable, the next one repeats (or continues) what we have. */
+  #modeAfterFailure(): AttemptMode {
+    if (this.#answer.length > 0) return "continuation";
+    // Only thoughts reached the client (or the last attempt was a restart): restart, never continue from thoughts.
+    return this.#chunks > 0 || this.#nextMode === "restart" ? "restart" : "retry";
+  }
+
+  async *#attempt(
+    mode: AttemptMode,
+    body: GenerateContentRequest,
+    ctl: AbortController,
+    deadlineAt: number,
+  ): AsyncGenerator<EngineEvent, AttemptStep> {
+    const clock = this.#in.clock;
+    const b = this.#bounds;
+    let response: Response;
+    try {
+      const firstByteBudget = Math.min(b.firstByteTimeoutMs, deadlineAt - clock.now());
+      response = await raceTimeout(this.#in.runAttempt(body, ctl.signal), firstByteBudget, clock, ctl);
+    } catch (err) {
+      if (this.#signal.aborted) return step({ outcome: "aborted", reason: "client_gone", done: "aborted" });
+      const reason = err === TIMEOUT ? "first_byte_timeout" : "transport_error";
+      return this.#serverFailure({ status: null, body: "", contentType: "", reason }, "transport_error");
+    }
+    if (response.status !== 200) return await this.#httpFailure(response);
+    this.#consecutiveServerFailures = 0;
+    if (response.body === null) {
+      return this.#serverFailure(
+        { status: 200, body: "", contentType: "", reason: "empty_body" },
+        "truncated",
+      );
+    }
+    const aligner: Aligner | null = mode === "continuation" ? this.#in.kit.createAligner(this.#answer) : null;
+    const showThoughts = mode !== "continuation";
+    const obs: AttemptObservation = {
+      finishReason: null,
+      blockReason: null,
+      streamError: null,
+      end: "eof",
+      answerChars: 0,
+      thoughtChars: 0,
+      functionCalls: 0,
+    };
+    let attemptUsage: UsageMetadata | undefined;
+    let terminal: GenerateContentResponse | null = null;
+    const finalParts: Part[] = [];
+    const heldCalls: Part[] = [];
+    let rewrite = false;
+    let added = 0;
+    const stream = readAttemptStream(response.body, {
+      clock,
+      firstByteTimeoutMs: b.firstByteTimeoutMs,
+      idleTimeoutMs: b.idleTimeoutMs,
+      deadlineAt,
+      signal: ctl.signal,
+    });
+    let end: StreamEnd = "eof";
+    for (;;) {
+      const next = await stream.next();
+      if (next.done) {
+        end = next.value;
+        break;
+      }
+      const item = next.value;
+      if (item.type === "error") {
+        obs.streamError = item.error;
+        continue;
+      }
+      const chunk = item.chunk;
+      this.#pin(chunk);
+      if (chunk.usageMetadata) attemptUsage = chunk.usageMetadata;
+      if (chunk.promptFeedback?.blockReason) {
+        obs.blockReason = chunk.promptFeedback.blockReason;
+        terminal = chunk;
+        continue;
+      }
+      const cand = chunk.candidates?.[0];
+      if (cand?.finishReason) obs.finishReason = cand.finishReason;
+      const out: Part[] = [];
+      for (const part of cand?.content?.parts ?? []) {
+        if (part.thought === true) {
+          obs.thoughtChars += part.text?.length ?? 0;
+          if (showThoughts) out.push(part);
+        } else if (part.functionCall) {
+          obs.functionCalls++;
+          heldCalls.push(part);
+        } else if (typeof part.text === "string") {
+          obs.answerChars += part.text.length;
+          if (aligner === null) {
+            out.push(part);
+            continue;
+          }
+          const s = aligner.push(part.text);
+          if (s.kind === "rewrite") rewrite = true;
+          else if (s.kind === "emit" && s.text.length > 0) out.push({ text: s.text });
+        } else {
+          out.push(part); // inline data, code execution results…: forwarded as they are.
+        }
+        if (rewrite) break;
+      }
+      if (rewrite) break;
+      if (cand?.finishReason && isTerminalFinishReason(cand.finishReason)) {
+        terminal = chunk;
+        finalParts.push(...out);
+      } else if (out.length > 0) {
+        added += textLength(out);
+        yield this.#emit(this.#chunkFrom(cand, out));
+      }
+    }
+    if (aligner !== null && !rewrite) {
+      const s = aligner.finish();
+      if (s.kind === "rewrite") rewrite = true;
+      else if (s.kind === "emit" && s.text.length > 0) {
+        if (terminal !== null) finalParts.push({ text: s.text });
+        else {
+          added += s.text.length;
+          yield this.#emit(this.#chunkFrom(undefined, [{ text: s.text }]));
+        }
+      }
+    }
+    obs.end = end;
+    if (attemptUsage) this.#usage.push(attemptUsage);
+    const removed = aligner?.removedChars ?? 0;
+    if (this.#signal.aborted) {
+      return step({
+        outcome: "aborted",
+        reason: "client_gone",
+        done: "aborted",
+        answerChars: added,
+        removedChars: removed,
+      });
+    }
+    if (rewrite) {
+      this.#nextMode = "continuation";
+      return step({
+        outcome: "rewrite",
+        reason: "rewrite",
+        status: 200,
+        answerChars: added,
+        removedChars: removed,
+      });
+    }
+    let outcome: Outcome = classifyAttempt(obs);
+    // A continuation that ends cleanly with nothing to add means the answer was already whole (the cut fell just
+    // before the final chunk): accept it rather than retrying until the bounds are exhausted.
+    if (mode === "continuation" && (outcome.kind === "empty" || outcome.kind === "thought_only")) {
+      outcome = { kind: "complete", reason: "STOP" };
+    }
+    const base = { status: 200, answerChars: added, removedChars: removed, reason: outcome.reason };
+    switch (outcome.kind) {
+      case "complete":
+      case "max_tokens":
+      case "blocked": {
+        const parts = [...finalParts, ...heldCalls];
+        added += textLength(finalParts);
+        yield this.#emit(this.#finalChunk(terminal, parts));
+        const done: EngineResult = outcome.kind === "complete" ? "complete" : outcome.kind;
+        const finishReason = obs.blockReason ?? obs.finishReason;
+        return step({ ...base, outcome: outcome.kind, answerChars: added, done, finishReason });
+      }
+      case "empty":
+      case "thought_only":
+        this.#nextMode = "restart";
+        this.#lastFailure = { status: 200, body: "", contentType: "", reason: outcome.reason };
+        return step({ ...base, outcome: outcome.kind });
+      case "fatal":
+        this.#lastFailure = failureFromStreamError(obs.streamError, outcome.reason);
+        return step({ ...base, outcome: "fatal", fatal: true });
+      case "truncated": {
+        this.#lastFailure = obs.streamError
+          ? failureFromStreamError(obs.streamError, outcome.reason)
+          : { status: 200, body: "", contentType: "", reason: outcome.reason };
+        this.#nextMode = this.#modeAfterFailure();
+        const code = obs.streamError?.code ?? 0;
+        let waitMs = 0;
+        if (code === 429) waitMs = b.rateLimitDefaultDelayMs;
+        else if (code >= 500)
+          waitMs = serverErrorBackoffMs(1, b.serverErrorBaseDelayMs, b.serverErrorMaxDelayMs);
+        return step({ ...base, outcome: "truncated", waitMs });
+      }
+    }
+  }
+
+  async #httpFailure(response: Response): Promise<AttemptStep> {
+    const text = await readBounded(response);
+    const status = response.status;
+    const failure: Failure = {
+      status,
+      body: text,
+      contentType: response.headers.get("content-type") ?? "application/json; charset=UTF-8",
+      reason: `upstream_${status}`,
+    };
+    const retryAfter = response.headers.get("retry-after");
+    if (retryAfter !== null) failure.retryAfter = retryAfter;
+    if (status === 429) {
+      this.#lastFailure = failure;
+      const asked = upstreamRetryDelayMs(response.headers, safeJson(text), this.#in.clock.now());
+      const waitMs = asked ?? this.#bounds.rateLimitDefaultDelayMs;
+      this.#nextMode = this.#modeAfterFailure();
+      if (waitMs > this.#bounds.rateLimitMaxDelayMs) {
+        return step({ outcome: "http_error", reason: "rate_limited_too_long", status, fatal: true });
+      }
+      return step({ outcome: "http_error", reason: failure.reason, status, waitMs });
+    }
+    if (status >= 500 || status === 408) return this.#serverFailure(failure, "http_error");
+    // A client error: the first attempt's answer goes back unchanged; a later one cannot be repaired.
+    this.#lastFailure = failure;
+    return step({ outcome: "http_error", reason: failure.reason, status, fatal: true });
+  }
+
+  #serverFailure(failure: Failure, outcome: "http_error" | "transport_error" | "truncated"): AttemptStep {
+    this.#lastFailure = failure;
+    this.#consecutiveServerFailures++;
+    this.#nextMode = this.#modeAfterFailure();
+    const b = this.#bounds;
+    const waitMs = serverErrorBackoffMs(
+      this.#consecutiveServerFailures,
+      b.serverErrorBaseDelayMs,
+      b.serverErrorMaxDelayMs,
+    );
+    return step({ outcome, reason: failure.reason, status: failure.status, waitMs });
+  }
+
+  /** Ends a generation that cannot complete: an HTTP error if the client has nothing yet, else an honest final event. */
+  async *#giveUp(why: string): AsyncGenerator<EngineEvent, EngineSummary> {
+    const last = this.#lastFailure;
+    if (this.#chunks === 0) {
+      if (last !== null && last.status !== null && last.status !== 200) {
+        yield {
+          type: "http_error",
+          status: last.status,
+          body: last.body,
+          contentType: last.contentType,
+          passthrough: true,
+          reason: last.reason,
+          ...(last.retryAfter ? { retryAfter: last.retryAfter } : {}),
+        };
+        return this.#summary("http_error", null);
+      }
+      const status = why === "deadline" || last?.reason.endsWith("timeout") ? 504 : 502;
+      const error: GoogleErrorBody = {
+        code: status,
+        status: googleStatusFor(status),
+        message: `gateway: the upstream did not produce a response after ${this.#attempts.length} attempt(s) (${why}; last: ${last?.reason ?? "none"})`,
+      };
+      yield {
+        type: "http_error",
+        status,
+        body: JSON.stringify({ error }),
+        contentType: "application/json; charset=UTF-8",
+        passthrough: false,
+        reason: `gemini_${why}`,
+      };
+      return this.#summary("http_error", null);
+    }
+    const message = `gateway: generation incomplete after ${this.#attempts.length} attempt(s) and ${this.#continuations} continuation(s) (${why}; last: ${last?.reason ?? "none"})`;
+    const final: GenerateContentResponse = {
+      candidates: [
+        {
+          content: { role: "model", parts: [{ text: "" }] },
+          finishReason: "OTHER",
+          finishMessage: message,
+          index: 0,
+        },
+      ],
+    };
+    const usage = sumUsage(this.#usage);
+    if (usage) final.usageMetadata = usage;
+    yield this.#emit(final);
+    return this.#summary("failed", "OTHER");
+  }
+
+  #pin(chunk: GenerateContentResponse): void {
+    if (this.#pinned !== null) return;
+    this.#pinned = {};
+    if (typeof chunk.responseId === "string") this.#pinned.responseId = chunk.responseId;
+    if (typeof chunk.modelVersion === "string") this.#pinned.modelVersion = chunk.modelVersion;
+  }
+
+  #chunkFrom(cand: Candidate | undefined, parts: Part[]): GenerateContentResponse {
+    const { content: _c, finishReason: _f, finishMessage: _m, ...extras } = cand ?? {};
+    return { candidates: [{ ...extras, content: { role: "model", parts }, index: 0 }] };
+  }
+
+  /** The one chunk that carries the finishReason (and the summed usage). */
+  #finalChunk(terminal: GenerateContentResponse | null, parts: Part[]): GenerateContentResponse {
+    const usage = sumUsage(this.#usage);
+    const { candidates, usageMetadata: _u, responseId: _r, modelVersion: _v, ...rest } = terminal ?? {};
+    const cand = candidates?.[0];
+    const out: GenerateContentResponse = { ...rest };
+    if (cand !== undefined || terminal === null) {
+      const content = { role: "model", parts: parts.length > 0 ? parts : [{ text: "" }] };
+      out.candidates = [{ ...cand, content, finishReason: cand?.finishReason ?? "STOP", index: 0 }];
+    }
+    if (usage) out.usageMetadata = usage;
+    return out;
+  }
+
+  /** Stamps the pinned ids, counts the chunk and records the answer text the client now has. */
+  #emit(chunk: GenerateContentResponse): EngineEvent {
+    for (const part of chunk.candidates?.[0]?.content?.parts ?? []) {
+      if (part.thought !== true && typeof part.text === "string") this.#answer += part.text;
+    }
+    if (this.#pinned?.responseId !== undefined) chunk.responseId = this.#pinned.responseId;
+    if (this.#pinned?.modelVersion !== undefined) chunk.modelVersion = this.#pinned.modelVersion;
+    this.#chunks++;
+    return { type: "chunk", chunk };
+  }
+
+  #summary(result: EngineResult, finishReason: string | null): EngineSummary {
+    const failedAttempts = this.#attempts.filter(
+      (a) => !["complete", "max_tokens", "blocked"].includes(a.outcome),
+    );
+    return {
+      result,
+      finishReason,
+      attempts: [...this.#attempts],
+      continuations: this.#continuations,
+      removedChars: this.#removedChars,
+      recovered: (result === "complete" || result === "max_tokens") && failedAttempts.length > 0,
+      answerChars: this.#answer.length,
+      chunks: this.#chunks,
+    };
+  }
+}
+
+interface AttemptStep {
+  status: number | null;
+  outcome: AttemptRecord["outcome"];
+  reason: string;
+  answerChars: number;
+  removedChars: number;
+  waitMs: number;
+  fatal: boolean;
+  done: EngineResult | null;
+  finishReason: string | null;
+}
+
+function step(s: Partial<AttemptStep> & Pick<AttemptStep, "outcome" | "reason">): AttemptStep {
+  return {
+    status: null,
+    answerChars: 0,
+    removedChars: 0,
+    waitMs: 0,
+    fatal: false,
+    done: null,
+    finishReason: null,
+    ...s,
+  };
+}
+
+function textLength(parts: Part[]): number {
+  return parts.reduce(
+    (n, p) => n + (p.thought !== true && typeof p.text === "string" ? p.text.length : 0),
+    0,
+  );
+}
+
+function failureFromStreamError(error: GoogleErrorBody | null, reason: string): Failure {
+  const status = error?.code ?? 502;
+  return { status, body: JSON.stringify({ error }), contentType: "application/json; charset=UTF-8", reason };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+async function readBounded(response: Response): Promise<string> {
+  try {
+    const text = await response.text();
+    return text.length > MAX_ERROR_BODY_CHARS ? text.slice(0, MAX_ERROR_BODY_CHARS) : text;
+  } catch {
+    return "";
+  }
+}
+
+const TIMEOUT = Symbol("timeout");
+
+async function raceTimeout<T>(
+  work: Promise<T>,
+  ms: number,
+  clock: EngineInput["clock"],
+  ctl: AbortController,
+): Promise<T> {
+  const timer = new AbortController();
+  try {
+    const winner = await Promise.race([work, clock.sleep(Math.max(0, ms), timer.signal).then(() => TIMEOUT)]);
+    if (winner === TIMEOUT) {
+      ctl.abort();
+      work.catch(() => {});
+      throw TIMEOUT;
+    }
+    return winner as T;
+  } finally {
+    timer.abort();
+  }
+}
