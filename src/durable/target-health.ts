@@ -6,16 +6,77 @@
  * A thin entry point: every decision is made by the pure modules `health-policy.ts` and
  * `health-stats.ts`. Time comes from the caller (`at` of each outcome, `now` of each call), which
  * keeps the object deterministic under a fake clock in tests; it defaults to `Date.now()`.
+ * Records are written to SQLite on every change and read back in the constructor, so the state
+ * survives eviction and restarts.
  */
 import { DurableObject } from "cloudflare:workers";
+import {
+  applyOutcomes,
+  claimProbe,
+  type HealthPolicy,
+  type Outcome,
+  type TargetRecord,
+} from "./health-policy";
 import type { CounterDeltas } from "./session-counters";
 
+export interface SyncRequest {
+  /** The endpoint's configured target URLs (the ejection cap depends on their number). */
+  targets: string[];
+  policy: HealthPolicy;
+  /** Outcomes not yet reported, in the order they happened. */
+  outcomes: Outcome[];
+  /** Claim the probe of this (probing) target for the caller. */
+  claimProbe?: string;
+  now?: number;
+}
+
+export interface SyncResponse {
+  records: Record<string, TargetRecord>;
+  /** True when `claimProbe` was granted: the caller sends the one probe request. */
+  probeClaimed: boolean;
+}
+
 export class TargetHealth extends DurableObject<unknown> {
+  #records: Record<string, TargetRecord> = {};
+
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
-    ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS session_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-    );
+    const sql = ctx.storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS targets (url TEXT PRIMARY KEY, record TEXT NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS session_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    for (const row of sql.exec<{ url: string; record: string }>("SELECT url, record FROM targets")) {
+      try {
+        this.#records[row.url] = JSON.parse(row.record) as TargetRecord;
+      } catch {
+        // A record that cannot be read is dropped: the target starts over as healthy.
+      }
+    }
+  }
+
+  /** Records outcomes, optionally claims a probe, and returns the endpoint's current records. */
+  async sync(request: SyncRequest): Promise<SyncResponse> {
+    const changed = applyOutcomes(this.#records, request.outcomes, request.policy, request.targets);
+    let probeClaimed = false;
+    if (request.claimProbe !== undefined) {
+      const record = this.#records[request.claimProbe];
+      if (record && claimProbe(record, request.now ?? Date.now(), request.policy)) {
+        probeClaimed = true;
+        changed.add(request.claimProbe);
+      }
+    }
+    for (const url of changed) {
+      this.ctx.storage.sql.exec(
+        "INSERT OR REPLACE INTO targets (url, record) VALUES (?, ?)",
+        url,
+        JSON.stringify(this.#records[url]),
+      );
+    }
+    return { records: this.#records, probeClaimed };
+  }
+
+  /** The endpoint's records, keyed by target URL (targets never reported are absent). */
+  async snapshot(): Promise<Record<string, TargetRecord>> {
+    return this.#records;
   }
 
   /** Adds counter deltas (see `session-counters.ts`). */

@@ -1,0 +1,132 @@
+/**
+ * The `/health` JSON (DESIGN §7). Field names are the public contract; extra fields are additive.
+ * Reads each endpoint's `TargetHealth` object (after reporting this isolate's queued outcomes) and
+ * the session counters.
+ */
+import type { EndpointConfig, TargetConfig } from "../transport/endpoint";
+import {
+  type HealthPolicy,
+  resolveHealthPolicy,
+  stateOf,
+  type TargetRecord,
+  type TargetState,
+} from "./health-policy";
+import { type HealthEnv, syncEndpoint } from "./health-snapshot";
+import { latencySummary, successRate } from "./health-stats";
+import { readSessionCounters, type SessionCounters } from "./session-counters";
+
+export interface TargetHealthJson {
+  url: string;
+  weight: number;
+  state: TargetState;
+  requests: number;
+  successes: number;
+  failures: number;
+  consecutive_failures: number;
+  /** successes / requests, 3 decimals; null before the first request. */
+  success_rate: number | null;
+  latency_ms: { ewma: number | null; p50: number | null; p95: number | null };
+  ejected_until: string | null;
+  rate_limited_until: string | null;
+  last_error: { kind: string; status: number | null; at: string } | null;
+  // Additive fields.
+  rate_limited_responses: number;
+  ejections: number;
+  ejection_reason: string | null;
+}
+
+export interface EndpointHealthJson {
+  targets: TargetHealthJson[];
+  /** Set when this endpoint's state could not be read. */
+  error?: string;
+}
+
+export interface HealthReport {
+  generated_at: string;
+  endpoints: Record<string, EndpointHealthJson>;
+  sessions: SessionCounters;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** One target's `/health` entry (pure). */
+export function targetHealthJson(
+  target: TargetConfig,
+  record: TargetRecord | undefined,
+  now: number,
+): TargetHealthJson {
+  const state = stateOf(record, now);
+  const s = record?.stats;
+  return {
+    url: target.url,
+    weight: target.weight,
+    state,
+    requests: s?.requests ?? 0,
+    successes: s?.successes ?? 0,
+    failures: s?.failures ?? 0,
+    consecutive_failures: s?.consecutiveFailures ?? 0,
+    success_rate: s ? successRate(s) : null,
+    latency_ms: s ? latencySummary(s) : { ewma: null, p50: null, p95: null },
+    ejected_until: state === "ejected" ? iso(record?.ejectedUntil ?? null) : null,
+    rate_limited_until:
+      state === "rate_limited" || state === "ejected" ? iso(activeUntil(record, now)) : null,
+    last_error: record?.lastError
+      ? {
+          kind: record.lastError.kind,
+          status: record.lastError.status,
+          at: new Date(record.lastError.at).toISOString(),
+        }
+      : null,
+    rate_limited_responses: s?.rateLimited ?? 0,
+    ejections: record?.ejections ?? 0,
+    ejection_reason: record?.ejectedUntil != null ? record.ejectionReason : null,
+  };
+}
+
+function activeUntil(record: TargetRecord | undefined, now: number): number | null {
+  const until = record?.rateLimitedUntil ?? null;
+  return until !== null && until > now ? until : null;
+}
+
+/** One endpoint's `/health` entry (pure): its configured targets, in configuration order. */
+export function endpointHealthJson(
+  endpoint: EndpointConfig,
+  records: Readonly<Record<string, TargetRecord>>,
+  now: number,
+): EndpointHealthJson {
+  return { targets: endpoint.targets.map((t) => targetHealthJson(t, records[t.url], now)) };
+}
+
+/**
+ * Builds the `/health` body for `endpoints`. An endpoint whose state cannot be read still appears,
+ * with zeroed targets and an `error` string, rather than failing the whole report.
+ */
+export async function buildHealthReport(
+  env: HealthEnv,
+  endpoints: readonly EndpointConfig[],
+  now: () => number = Date.now,
+): Promise<HealthReport> {
+  const entries = await Promise.all(
+    endpoints.map(async (endpoint): Promise<[string, EndpointHealthJson]> => {
+      let policy: HealthPolicy;
+      try {
+        policy = resolveHealthPolicy(endpoint.health, endpoint.name);
+        const records = await syncEndpoint(endpoint, policy, env, now);
+        return [endpoint.name, endpointHealthJson(endpoint, records, now())];
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return [endpoint.name, { ...endpointHealthJson(endpoint, {}, now()), error: message }];
+      }
+    }),
+  );
+  let sessions: SessionCounters;
+  try {
+    sessions = await readSessionCounters(env);
+  } catch {
+    sessions = {
+      gemini: { active: 0, completed: 0, recovered: 0, continuations: 0, failed: 0 },
+      websocket: { active: 0, completed: 0 },
+    };
+  }
+  return { generated_at: new Date(now()).toISOString(), endpoints: Object.fromEntries(entries), sessions };
+}

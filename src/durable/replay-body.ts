@@ -1,0 +1,81 @@
+/**
+ * Request bodies for failover: a body is replayable on another target only if it is held in
+ * memory. Bodies up to a limit are buffered before the first attempt; a larger (or unknown-length
+ * streaming) body that exceeds the limit is streamed straight through once and not failed over.
+ */
+
+export interface ReplayableBody {
+  /** True when every attempt can get the whole body again. */
+  readonly replayable: boolean;
+  /** The body for the next attempt (a fresh copy when replayable). */
+  next(): ReadableStream<Uint8Array> | Uint8Array | null;
+}
+
+function fixed(bytes: Uint8Array | null): ReplayableBody {
+  return {
+    replayable: true,
+    // A copy per attempt: a transport may transfer (detach) the buffer it is given.
+    next: () => (bytes === null ? null : bytes.slice()),
+  };
+}
+
+function oneShot(stream: ReadableStream<Uint8Array>): ReplayableBody {
+  let used = false;
+  return {
+    replayable: false,
+    next: () => {
+      if (used) throw new Error("a streamed request body can be sent only once");
+      used = true;
+      return stream;
+    },
+  };
+}
+
+function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Buffers `body` when it fits in `limitBytes`. `contentLength` (from the request head, when known)
+ * lets a body that is announced as too large skip buffering altogether.
+ */
+export async function prepareReplayableBody(
+  body: ReadableStream<Uint8Array> | Uint8Array | null,
+  contentLength: number | null,
+  limitBytes: number,
+): Promise<ReplayableBody> {
+  if (body === null || body instanceof Uint8Array) return fixed(body);
+  if (contentLength !== null && contentLength > limitBytes) return oneShot(body);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return fixed(concat(chunks, size));
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > limitBytes) break;
+  }
+  // Over the limit: send what was read, then the rest of the original stream, exactly once.
+  const buffered = chunks;
+  const rest = new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      const head = buffered.shift();
+      if (head) {
+        controller.enqueue(head);
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return oneShot(rest);
+}

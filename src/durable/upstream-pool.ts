@@ -1,0 +1,286 @@
+/**
+ * The one entry point for "send this request to endpoint X" (issue 4), used by the Worker's proxy
+ * path and by the Gemini session object. It picks a target from the isolate's health view, sends
+ * through `egress()`, reports the outcome, and fails over to another target while no response byte
+ * has reached the client:
+ *
+ * - connect error, timeout, reset, any 5xx, 429 → the next target (at most `maxAttempts` targets,
+ *   no new attempt after `failoverDeadlineMs`), the body replayed from the buffer of
+ *   `replay-body.ts` (bodies over `replayBodyLimitBytes` get a single attempt);
+ * - other statuses (2xx, 3xx, 4xx except 429) are returned unchanged;
+ * - when every attempt failed: the upstream's own answer when there was a single attempt, the last
+ *   429 when every attempt was rate limited (so its `Retry-After` reaches the client), otherwise
+ *   `AllTargetsFailedError` naming each attempt's cause.
+ *
+ * The response carries `x-proxy-attempts`.
+ */
+import {
+  type EndpointConfig,
+  joinTargetUrl,
+  type TargetConfig,
+  type TransportKind,
+} from "../transport/endpoint";
+import {
+  AllTargetsFailedError,
+  UpstreamConnectError,
+  UpstreamError,
+  UpstreamProtocolError,
+  UpstreamResetError,
+  UpstreamTimeoutError,
+} from "../transport/errors";
+import type { EgressTimeouts } from "../transport/timeouts";
+import { type HealthPolicy, type OutcomeKind, resolveHealthPolicy, retryAfterMs } from "./health-policy";
+import { type HealthEnv, healthView, reportOutcome, requestProbe } from "./health-snapshot";
+import { prepareReplayableBody } from "./replay-body";
+import { type Selection, selectTarget, weightedPick } from "./target-selection";
+
+export const ATTEMPTS_HEADER = "x-proxy-attempts";
+
+export interface DispatchRequest {
+  method: string;
+  /** Path remainder after the endpoint segment, forwarded byte-exact (`""` or starts with `/`). */
+  rest: string;
+  /** Query string including `?`, or `""`. */
+  search: string;
+  headers: Headers;
+  body: ReadableStream<Uint8Array> | Uint8Array | null;
+}
+
+export interface EgressCall {
+  method: string;
+  url: string;
+  headers: Headers;
+  body: ReadableStream<Uint8Array> | Uint8Array | null;
+  signal?: AbortSignal;
+}
+
+export interface EgressOutcome {
+  response: Response;
+  transport: TransportKind;
+  fallbackReason: string | null;
+}
+
+export type EgressFn = (
+  req: EgressCall,
+  options: { transport: TransportKind; aggressiveFallback: boolean; timeouts?: Partial<EgressTimeouts> },
+) => Promise<EgressOutcome>;
+
+export interface DispatchContext {
+  env: HealthEnv;
+  waitUntil(p: Promise<unknown>): void;
+  aggressiveFallback: boolean;
+  signal?: AbortSignal;
+  now?: () => number;
+  random?: () => number;
+  /** Per-attempt egress timeouts (defaults: the transport's). */
+  timeouts?: Partial<EgressTimeouts>;
+  /** The transport call; tests may substitute it. Defaults to `egress()` of `src/transport/egress.ts`. */
+  egress?: EgressFn;
+}
+
+export interface DispatchResult {
+  response: Response;
+  target: TargetConfig;
+  attempts: number;
+  transport: TransportKind;
+  fallbackReason: string | null;
+}
+
+let defaultEgress: EgressFn | null = null;
+
+/** Wires the transport's `egress()` (the Worker does this once at startup, see `egress-binding.ts`). */
+export function setDefaultEgress(fn: EgressFn): void {
+  defaultEgress = fn;
+}
+
+function outcomeKindOf(error: UpstreamError): OutcomeKind {
+  if (error instanceof UpstreamConnectError) return "connect_error";
+  if (error instanceof UpstreamTimeoutError) return "timeout";
+  if (error instanceof UpstreamResetError) return "reset";
+  if (error instanceof UpstreamProtocolError) return "protocol_error";
+  return "upstream_error";
+}
+
+/** Names a target without its path (a base path may carry an account or key segment). */
+function targetLabel(target: TargetConfig): string {
+  try {
+    return new URL(target.url).host;
+  } catch {
+    return "target";
+  }
+}
+
+interface FailedAttempt {
+  target: TargetConfig;
+  status: number | null;
+  cause: string;
+}
+
+function withAttempts(response: Response, attempts: number): Response {
+  const headers = new Headers(response.headers);
+  headers.set(ATTEMPTS_HEADER, String(attempts));
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+function contentLengthOf(headers: Headers): number | null {
+  const raw = headers.get("content-length");
+  if (raw === null || !/^\d+$/.test(raw.trim())) return null;
+  return Number(raw.trim());
+}
+
+async function choose(
+  endpoint: EndpointConfig,
+  policy: HealthPolicy,
+  ctx: { env: HealthEnv; waitUntil(p: Promise<unknown>): void; now: () => number; random: () => number },
+  tried: ReadonlySet<string>,
+): Promise<Selection | null> {
+  const denied = new Set<string>();
+  for (let guard = 0; guard <= endpoint.targets.length; guard += 1) {
+    const records = healthView(endpoint, policy, ctx);
+    const exclude = new Set([...tried, ...denied]);
+    const selection = selectTarget(endpoint.targets, records, {
+      now: ctx.now(),
+      policy,
+      random: ctx.random,
+      exclude,
+    });
+    if (selection === null) break;
+    if (selection.mode !== "probe") return selection;
+    if (await requestProbe(endpoint, policy, selection.target.url, ctx)) return selection;
+    denied.add(selection.target.url);
+  }
+  // Every untried target has a probe out elsewhere: use them anyway rather than refuse (panic).
+  const left = endpoint.targets.filter((t) => denied.has(t.url) && !tried.has(t.url));
+  const target = weightedPick(
+    left.map((t) => ({ item: t, weight: t.weight })),
+    ctx.random,
+  );
+  return target ? { target, mode: "panic" } : null;
+}
+
+export async function dispatch(
+  endpoint: EndpointConfig,
+  req: DispatchRequest,
+  ctx: DispatchContext,
+): Promise<DispatchResult> {
+  const now = ctx.now ?? Date.now;
+  const random = ctx.random ?? Math.random;
+  const send = ctx.egress ?? defaultEgress;
+  if (!send) throw new Error("upstream-pool: no egress function wired (call setDefaultEgress)");
+  const policy = resolveHealthPolicy(endpoint.health, endpoint.name);
+  const viewCtx = { env: ctx.env, waitUntil: (p: Promise<unknown>) => ctx.waitUntil(p), now, random };
+  if (endpoint.targets.length === 0) {
+    throw new AllTargetsFailedError(`endpoint ${endpoint.name} has no targets configured`, 0, 503);
+  }
+
+  const startedAt = now();
+  const body = await prepareReplayableBody(
+    req.body,
+    contentLengthOf(req.headers),
+    policy.replayBodyLimitBytes,
+  );
+  const maxAttempts = body.replayable ? Math.min(policy.maxAttempts, endpoint.targets.length) : 1;
+  const tried = new Set<string>();
+  const failures: FailedAttempt[] = [];
+  let lastError: UpstreamError | null = null;
+  let deadlineHit = false;
+
+  while (tried.size < maxAttempts) {
+    if (tried.size > 0 && now() - startedAt >= policy.failoverDeadlineMs) {
+      deadlineHit = true;
+      break;
+    }
+    const selection = await choose(endpoint, policy, viewCtx, tried);
+    if (selection === null) break;
+    const { target } = selection;
+    tried.add(target.url);
+    const attempt = tried.size;
+    const isLast = attempt >= maxAttempts;
+    const attemptStart = now();
+    let result: EgressOutcome;
+    try {
+      result = await send(
+        {
+          method: req.method,
+          url: joinTargetUrl(target.url, req.rest, req.search),
+          headers: new Headers(req.headers),
+          body: body.next(),
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        },
+        {
+          transport: endpoint.transport,
+          aggressiveFallback: ctx.aggressiveFallback,
+          ...(ctx.timeouts ? { timeouts: ctx.timeouts } : {}),
+        },
+      );
+    } catch (error) {
+      // The client went away, or the failure is not the upstream's (e.g. a bad request head): no
+      // health evidence, no failover.
+      if (ctx.signal?.aborted || !(error instanceof UpstreamError)) throw error;
+      const at = now();
+      reportOutcome(
+        endpoint,
+        policy,
+        { url: target.url, at, kind: outcomeKindOf(error), status: null, latencyMs: null },
+        viewCtx,
+      );
+      lastError = error;
+      failures.push({ target, status: null, cause: error.message });
+      continue;
+    }
+
+    const { response } = result;
+    const at = now();
+    const latencyMs = Math.max(0, at - attemptStart);
+    const status = response.status;
+    const failed = status === 429 || status >= 500;
+    if (status === 429) {
+      const cooldown = retryAfterMs(response.headers.get("retry-after"), at, policy);
+      reportOutcome(
+        endpoint,
+        policy,
+        { url: target.url, at, kind: "rate_limited", status, latencyMs, retryAfterMs: cooldown },
+        viewCtx,
+      );
+    } else {
+      const kind: OutcomeKind = status >= 500 ? "http_5xx" : "success";
+      reportOutcome(endpoint, policy, { url: target.url, at, kind, status, latencyMs }, viewCtx);
+    }
+    const everyAttemptRateLimited = status === 429 && failures.every((f) => f.status === 429);
+    const canRetry =
+      !isLast && now() - startedAt < policy.failoverDeadlineMs && tried.size < endpoint.targets.length;
+    if (!failed || (!canRetry && (maxAttempts === 1 || everyAttemptRateLimited))) {
+      return {
+        response: withAttempts(response, attempt),
+        target,
+        attempts: attempt,
+        transport: result.transport,
+        fallbackReason: result.fallbackReason,
+      };
+    }
+    failures.push({ target, status, cause: `HTTP ${status}` });
+    response.body?.cancel().catch(() => {});
+  }
+
+  if (maxAttempts === 1 && failures.length === 1 && lastError !== null) throw lastError;
+  throw allFailed(endpoint, failures, deadlineHit, lastError);
+}
+
+function allFailed(
+  endpoint: EndpointConfig,
+  failures: readonly FailedAttempt[],
+  deadlineHit: boolean,
+  lastError: UpstreamError | null,
+): AllTargetsFailedError {
+  const causes = failures.map((f) => `${targetLabel(f.target)}: ${f.cause}`).join("; ");
+  const suffix = deadlineHit ? " (failover deadline reached)" : "";
+  const message =
+    failures.length === 0
+      ? `no target of endpoint ${endpoint.name} could be tried`
+      : `all ${failures.length} attempted target(s) of endpoint ${endpoint.name} failed${suffix}: ${causes}`;
+  const unavailable = failures.length > 0 && failures.every((f) => f.status === 503 || f.status === 429);
+  const lastStatus = failures.at(-1)?.status ?? null;
+  const error = new AllTargetsFailedError(message, failures.length, unavailable ? 503 : 502, lastStatus);
+  if (lastError) (error as { cause?: unknown }).cause = lastError;
+  return error;
+}
