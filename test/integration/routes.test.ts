@@ -191,7 +191,7 @@ describe("generic proxy", () => {
   });
 
   it("is disabled with guidance when AUTH_TOKEN is not set", async () => {
-    const response = await gateway(`/http/${echoHost}/v1/x`, {}, { ENDPOINTS: "{}" });
+    const response = await gateway(`/http/${echoHost}/v1/x`, {}, { ENDPOINTS: "{}", AUTH_TOKEN: "" });
     expect(response.status).toBe(403);
     expect((await errorOf(response)).message).toContain("AUTH_TOKEN");
   });
