@@ -7,8 +7,10 @@ import { type GatewayContext, secretsOf } from "./context";
 import { decorate, preflightResponse } from "./cors";
 import { renderDashboard } from "./dashboard";
 import { toErrorResponse } from "./errors";
+import { handleHealth } from "./health-route";
 import { logRequest, redact } from "./log";
 import { handleProxy } from "./proxy";
+import { isProxyPrefix } from "./route";
 
 export { GeminiSession } from "../durable/gemini-session";
 export { RelaySession } from "../durable/relay-session";
@@ -33,6 +35,16 @@ const routes: [method: "get" | "options" | "all", path: string, handler: Handler
   ["options", "*", (_req, g) => preflightResponse(g.raw)],
   ["get", "/", (_req, g) => renderDashboard(g)],
   ["get", "/healthz", () => json({ status: "ok" })],
+  ["get", "/health", (_req, g) => handleHealth(g, null)],
+  // `/openai/health` is a preset path, not the token form of /health.
+  [
+    "get",
+    "/:token/health",
+    (req, g) =>
+      isProxyPrefix(g.config, req.params.token ?? "")
+        ? handleProxy(g)
+        : handleHealth(g, req.params.token ?? ""),
+  ],
   ["all", "*", (_req, g) => handleProxy(g)],
 ];
 for (const [method, path, handler] of routes) router[method](path, handler);

@@ -20,6 +20,11 @@ export const GENERIC_DISABLED_MESSAGE =
   "the generic proxy is disabled because AUTH_TOKEN is not set: set it with `wrangler secret put AUTH_TOKEN` " +
   "(locally in .dev.vars), then call /{AUTH_TOKEN}/https/{host}/{path} or send the token in x-proxy-token";
 
+/** True when a first path segment names a preset or a generic-proxy scheme. */
+export function isProxyPrefix(config: GatewayConfig, segment: string): boolean {
+  return GENERIC_SCHEMES.has(segment) || config.endpoints.has(segment);
+}
+
 /** `/a/b/c` → [`a`, `/b/c`]; `/a` → [`a`, ``]. */
 export function splitFirstSegment(path: string): [string, string] {
   const body = path.startsWith("/") ? path.slice(1) : path;
@@ -52,7 +57,7 @@ export function resolveProxyRoute(
   }
   let authenticated = headerToken !== null;
   let [segment, remainder] = splitFirstSegment(pathname);
-  const known = (name: string) => GENERIC_SCHEMES.has(name) || config.endpoints.has(name);
+  const known = (name: string) => isProxyPrefix(config, name);
 
   if (!known(segment)) {
     const [next, afterNext] = splitFirstSegment(remainder);

@@ -252,3 +252,40 @@ describe("streaming", () => {
     expect(mockOrigin("echo")).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 });
+
+describe("/health", () => {
+  it("needs the token when AUTH_TOKEN is set, by header or path", async () => {
+    expect((await gateway("/health", {}, withEcho)).status).toBe(401);
+    const byHeader = await gateway(
+      "/health?endpoint=openai",
+      { headers: { "x-proxy-token": TOKEN } },
+      withEcho,
+    );
+    expect(byHeader.status).toBe(200);
+    const report = (await byHeader.json()) as {
+      generated_at: string;
+      endpoints: Record<string, unknown>;
+      sessions: unknown;
+    };
+    expect(Object.keys(report.endpoints)).toEqual(["openai"]);
+    expect(report.sessions).toMatchObject({
+      gemini: { active: expect.any(Number) },
+      websocket: { active: expect.any(Number) },
+    });
+    expect((await gateway(`/${TOKEN}/health?endpoint=openai`, {}, withEcho)).status).toBe(200);
+  });
+
+  it("keeps /{preset}/health a proxied path", async () => {
+    const report = await echoReport(await gateway("/openai/health", {}, withEcho));
+    expect(report.url).toBe("/health");
+  });
+
+  it("refuses an unknown endpoint filter", async () => {
+    const response = await gateway(
+      "/health?endpoint=nope",
+      { headers: { "x-proxy-token": TOKEN } },
+      withEcho,
+    );
+    expect(response.status).toBe(400);
+  });
+});
