@@ -28,6 +28,7 @@ import {
   UpstreamResetError,
   UpstreamTimeoutError,
 } from "../transport/errors";
+import { egress } from "../transport/egress";
 import type { EgressTimeouts } from "../transport/timeouts";
 import { type HealthPolicy, type OutcomeKind, resolveHealthPolicy, retryAfterMs } from "./health-policy";
 import { type HealthEnv, healthView, reportOutcome, requestProbe } from "./health-snapshot";
@@ -84,13 +85,6 @@ export interface DispatchResult {
   attempts: number;
   transport: TransportKind;
   fallbackReason: string | null;
-}
-
-let defaultEgress: EgressFn | null = null;
-
-/** Wires the transport's `egress()` (the Worker does this once at startup, see `egress-binding.ts`). */
-export function setDefaultEgress(fn: EgressFn): void {
-  defaultEgress = fn;
 }
 
 function outcomeKindOf(error: UpstreamError): OutcomeKind {
@@ -165,8 +159,7 @@ export async function dispatch(
 ): Promise<DispatchResult> {
   const now = ctx.now ?? Date.now;
   const random = ctx.random ?? Math.random;
-  const send = ctx.egress ?? defaultEgress;
-  if (!send) throw new Error("upstream-pool: no egress function wired (call setDefaultEgress)");
+  const send: EgressFn = ctx.egress ?? egress;
   const policy = resolveHealthPolicy(endpoint.health, endpoint.name);
   const viewCtx = { env: ctx.env, waitUntil: (p: Promise<unknown>) => ctx.waitUntil(p), now, random };
   if (endpoint.targets.length === 0) {
