@@ -3,10 +3,9 @@
  * Plain request/response traffic stays in the Worker; Gemini streams and WebSockets are handed to
  * their session objects.
  */
-import { joinTargetUrl } from "../transport/endpoint";
-import { BadRequestError, GatewayError } from "../transport/errors";
-import { fetchEgress } from "../transport/fetch-egress";
-import { DEFAULT_EGRESS_TIMEOUTS } from "../transport/timeouts";
+import { dispatch } from "../durable/upstream-pool";
+import { egress } from "../transport/egress";
+import { GatewayError } from "../transport/errors";
 import { checkGenericTarget } from "./address-guard";
 import { TOKEN_HEADER } from "./auth";
 import type { GatewayContext } from "./context";
@@ -26,31 +25,38 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
     }
     // Build from the guard's normalised host, never the raw text: a resolver could read `0x7f.1`
     // differently from the URL parser the guard checked.
-    const upstreamUrl = `${route.scheme}://${target.host}${route.rest}${url.search}`;
-    return send(g, upstreamUrl);
+    const result = await egress(
+      {
+        method: raw.method,
+        url: `${route.scheme}://${target.host}${route.rest}${url.search}`,
+        headers: raw.headers,
+        body: raw.body,
+        signal: raw.signal,
+      },
+      { transport: "socket", aggressiveFallback: config.aggressiveFallback },
+    );
+    g.log.transport = result.transport;
+    g.log.fallback = result.fallbackReason;
+    return result.response;
   }
 
   const { endpoint } = route;
   g.log.route = "preset";
   g.log.endpoint = endpoint.name;
   if (isUpgrade) throw new GatewayError(501, "not_implemented", "WebSocket relay is not available yet");
-  const target = endpoint.targets[0];
-  if (!target) throw new BadRequestError(`endpoint ${endpoint.name} has no targets`);
-  g.log.target_host = new URL(target.url).host;
-  return send(g, joinTargetUrl(target.url, route.rest, url.search));
-}
-
-async function send(g: GatewayContext, upstreamUrl: string): Promise<Response> {
-  const response = await fetchEgress(
+  const result = await dispatch(
+    endpoint,
+    { method: raw.method, rest: route.rest, search: url.search, headers: raw.headers, body: raw.body },
     {
-      method: g.raw.method,
-      url: upstreamUrl,
-      headers: g.raw.headers,
-      body: g.raw.body,
-      signal: g.raw.signal,
+      env: g.env,
+      waitUntil: (promise) => g.ctx.waitUntil(promise),
+      aggressiveFallback: config.aggressiveFallback,
+      signal: raw.signal,
     },
-    DEFAULT_EGRESS_TIMEOUTS,
   );
-  g.log.transport = "fetch";
-  return response;
+  g.log.target_host = new URL(result.target.url).host;
+  g.log.transport = result.transport;
+  g.log.fallback = result.fallbackReason;
+  g.log.attempts = result.attempts;
+  return result.response;
 }
