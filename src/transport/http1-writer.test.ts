@@ -121,8 +121,13 @@ describe("framing helpers", () => {
     expect(text(LAST_CHUNK)).toBe("0\r\n\r\n");
   });
 
-  it("derives the origin-form target byte-exact from a URL", () => {
-    expect(requestTargetFor(new URL("https://h/a//b/?q=%2F&x"))).toBe("/a//b/?q=%2F&x");
-    expect(requestTargetFor(new URL("https://h"))).toBe("/");
+  it("derives the origin-form target byte-exact from a URL string", () => {
+    expect(requestTargetFor("https://h/a//b/?q=%2F&x")).toBe("/a//b/?q=%2F&x");
+    expect(requestTargetFor("https://h:8443/a/./b/../c?x#frag")).toBe("/a/./b/../c?x");
+    expect(requestTargetFor("https://h")).toBe("/");
+    expect(requestTargetFor("https://h?q=1")).toBe("/?q=1");
+    expect(requestTargetFor("https://user@h/p")).toBe("/p");
+    // Not plain ASCII: the parsed URL's percent-encoded form.
+    expect(requestTargetFor("https://h/é x")).toBe("/%C3%A9%20x");
   });
 });

@@ -46,9 +46,23 @@ function refuse(what: string): never {
   throw new BadRequestError(`refusing to send a request with an invalid ${what}`, "invalid_request_header");
 }
 
-/** The origin-form request target of a URL: path + query, exactly as the URL holds them. */
-export function requestTargetFor(url: URL): string {
-  return `${url.pathname || "/"}${url.search}`;
+/**
+ * The origin-form request target (path + query) for an absolute URL string. WHATWG URL parsing
+ * resolves dot segments (`/a/./b` → `/a/b`); a proxy forwards the client's path byte-exact (DESIGN §4),
+ * so the target is cut from the raw string when that is plain printable ASCII, and taken from the
+ * parsed URL (which percent-encodes what needs it) otherwise. A fragment is never sent.
+ */
+export function requestTargetFor(rawUrl: string, parsed: URL = new URL(rawUrl)): string {
+  const normalised = `${parsed.pathname || "/"}${parsed.search}`;
+  const authorityStart = rawUrl.indexOf("//");
+  if (authorityStart < 0) return normalised;
+  const pathStart = rawUrl.slice(authorityStart + 2).search(/[/?#]/);
+  if (pathStart < 0) return normalised;
+  let raw = rawUrl.slice(authorityStart + 2 + pathStart);
+  const hash = raw.indexOf("#");
+  if (hash >= 0) raw = raw.slice(0, hash);
+  if (raw === "" || raw.startsWith("?")) raw = `/${raw}`;
+  return /^\/[\x21-\x7e]*$/.test(raw) ? raw : normalised;
 }
 
 /**

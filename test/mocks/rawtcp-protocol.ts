@@ -16,6 +16,8 @@ export type RawTcpStep =
   | { reset: true }
   /** Keep the connection open and silent until the client goes away. */
   | { hang: true }
+  /** Stop reading from the client (its writes back up: TCP backpressure). */
+  | { pauseRead: true }
   /** Answer 200 with the received request as JSON (a `ReceivedRequest`). */
   | { echo: true }
   /** Answer 200 with `bytes` of generated body (byte i = i % 251), honouring TCP backpressure. */
@@ -26,6 +28,9 @@ export interface RawTcpScript {
   /** Start the steps after the request head (`head`) or after the whole body (`body`, default). */
   when?: "head" | "body";
 }
+
+/** What the control port accepts: one script for every request, or one per request in order (the last repeats). */
+export type RawTcpScriptSet = RawTcpScript | { sequence: RawTcpScript[] };
 
 export interface ReceivedRequest {
   method: string;
@@ -38,6 +43,8 @@ export interface ReceivedRequest {
   bodySha256: string;
   /** The whole body arrived. */
   complete: boolean;
+  /** Bytes of generated `download` body written so far (for backpressure checks). */
+  downloadBytesSent: number;
 }
 
 export interface ReceivedRecord {
@@ -66,10 +73,19 @@ export class RawTcpControl {
 
   /** Registers a script under a fresh id and returns the id (unique per call). */
   async script(steps: RawTcpStep[], when?: "head" | "body"): Promise<string> {
+    return this.register({ steps, when });
+  }
+
+  /** Registers one script per request, in order (the last one repeats). */
+  async sequence(...scripts: RawTcpScript[]): Promise<string> {
+    return this.register({ sequence: scripts });
+  }
+
+  async register(set: RawTcpScriptSet): Promise<string> {
     const id = `s${crypto.randomUUID().replaceAll("-", "")}`;
     const res = await fetch(`${this.#base}/scripts/${id}`, {
       method: "PUT",
-      body: JSON.stringify({ steps, when } satisfies RawTcpScript),
+      body: JSON.stringify(set),
     });
     await res.arrayBuffer();
     if (!res.ok) throw new Error(`mock control answered ${res.status}`);

@@ -2,7 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import type { RunningMock } from "./global-setup";
-import type { RawTcpScript, RawTcpStep, ReceivedRequest } from "./rawtcp-protocol";
+import type { RawTcpScript, RawTcpScriptSet, RawTcpStep, ReceivedRequest } from "./rawtcp-protocol";
 
 /**
  * A raw TCP upstream whose answers are scripted per test, byte for byte (issue 3). The test
@@ -139,7 +139,11 @@ async function writeDrained(socket: Socket, data: Buffer): Promise<void> {
   }
 }
 
-async function download(socket: Socket, step: Extract<RawTcpStep, { download: unknown }>["download"]) {
+async function download(
+  socket: Socket,
+  step: Extract<RawTcpStep, { download: unknown }>["download"],
+  received: ReceivedRequest,
+) {
   const chunkSize = step.chunkSize ?? 64 * 1024;
   const head = step.chunked
     ? "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -153,6 +157,7 @@ async function download(socket: Socket, step: Extract<RawTcpStep, { download: un
     const data = block.subarray(start, start + n);
     if (step.chunked) await writeDrained(socket, Buffer.from(`${n.toString(16)}\r\n`, "latin1"));
     await writeDrained(socket, data);
+    received.downloadBytesSent += n;
     if (step.chunked) await writeDrained(socket, Buffer.from("\r\n", "latin1"));
   }
   if (step.chunked) await writeDrained(socket, Buffer.from("0\r\n\r\n", "latin1"));
@@ -178,16 +183,24 @@ async function runSteps(socket: Socket, steps: RawTcpStep[], received: ReceivedR
     else if ("end" in step) return void socket.end();
     else if ("reset" in step) return void socket.resetAndDestroy();
     else if ("hang" in step) return;
+    else if ("pauseRead" in step) socket.pause();
     else if ("echo" in step) {
       await body.done;
       await writeDrained(socket, echoResponse(received));
-    } else if ("download" in step) await download(socket, step.download);
+    } else if ("download" in step) await download(socket, step.download, received);
   }
   socket.end();
 }
 
+/** The script for the n-th (1-based) request to an id; echo when none was registered. */
+function scriptFor(set: RawTcpScriptSet | undefined, n: number): RawTcpScript {
+  if (!set) return { steps: [{ echo: true }] };
+  if (!("sequence" in set)) return set;
+  return set.sequence[Math.min(n, set.sequence.length) - 1] ?? { steps: [{ echo: true }] };
+}
+
 export async function start(): Promise<RunningMock> {
-  const scripts = new Map<string, RawTcpScript>();
+  const scripts = new Map<string, RawTcpScriptSet>();
   const records = new Map<string, Record_>();
   const sockets = new Set<Socket>();
 
@@ -212,7 +225,13 @@ export async function start(): Promise<RunningMock> {
       record.count++;
       const reader = new BodyReader(parsed.headers);
       body = reader;
-      const received: ReceivedRequest = { ...parsed, bodyLength: 0, bodySha256: "", complete: false };
+      const received: ReceivedRequest = {
+        ...parsed,
+        bodyLength: 0,
+        bodySha256: "",
+        complete: false,
+        downloadBytesSent: 0,
+      };
       record.requests.push(received);
       void reader.done.then(() => {
         received.bodyLength = reader.counter.length;
@@ -221,7 +240,7 @@ export async function start(): Promise<RunningMock> {
       });
       const rest = head.subarray(end + 4);
       if (rest.length) reader.push(rest);
-      const script = scripts.get(id) ?? { steps: [{ echo: true }] };
+      const script = scriptFor(scripts.get(id), record.count);
       const ready = script.when === "head" ? Promise.resolve() : reader.done;
       ready.then(() => runSteps(socket, script.steps, received, reader)).catch(() => socket.destroy());
     });
@@ -234,7 +253,7 @@ export async function start(): Promise<RunningMock> {
       const [, kind = "", id = ""] = (req.url ?? "").split("/");
       res.setHeader("content-type", "application/json");
       if (req.method === "PUT" && kind === "scripts") {
-        scripts.set(id, JSON.parse(Buffer.concat(chunks).toString("utf8")) as RawTcpScript);
+        scripts.set(id, JSON.parse(Buffer.concat(chunks).toString("utf8")) as RawTcpScriptSet);
         records.delete(id);
         res.end("{}");
       } else if (req.method === "GET" && kind === "received") {

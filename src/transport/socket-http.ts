@@ -1,0 +1,378 @@
+import {
+  BadRequestError,
+  type FailurePhase,
+  UpstreamError,
+  UpstreamResetError,
+  UpstreamTimeoutError,
+} from "./errors";
+import type { EgressRequest } from "./fetch-egress";
+import { hostHeaderFor, sanitizeResponseHeaders } from "./header-policy";
+import { Http1ResponseParser, type ResponseEvent, type ResponseHead } from "./http1-parser";
+import {
+  type BodyFraming,
+  chooseFraming,
+  encodeChunk,
+  LAST_CHUNK,
+  parseContentLength,
+  requestTargetFor,
+  serializeRequestHead,
+} from "./http1-writer";
+import { closeQuietly, openSocket } from "./socket-connect";
+import type { EgressTimeouts } from "./timeouts";
+
+/**
+ * One HTTP/1.1 request over a raw socket (`connect()`), the private egress path (DESIGN §6). The
+ * request head and body are written with backpressure; the response body is a pull-based stream, so a
+ * slow client slows the upstream read instead of the gateway buffering it.
+ *
+ * Failures are `UpstreamError`s whose `phase` drives the fallback rules in `egress.ts`: `before_write`
+ * (connect failed, nothing sent), `after_write` (request bytes may have reached the upstream, no
+ * response byte yet), `after_response` (response bytes arrived: never replay). Headers must already
+ * have passed the header policy; this module only writes them.
+ */
+
+/** Writes of the request body are sliced so the write-stall watchdog sees progress. */
+const WRITE_SLICE_BYTES = 64 * 1024;
+const BODYLESS_METHODS = new Set(["GET", "HEAD"]);
+
+/** What happened on the wire, readable after a failure (egress uses it to pick the fallback). */
+export interface SocketAttempt {
+  /** A request byte was handed to the socket (it may have reached the upstream). */
+  wroteRequest: boolean;
+  /** A response byte arrived. */
+  receivedResponse: boolean;
+}
+
+/** A body stream the client broke (disconnect, length mismatch): not the upstream's fault, no fallback. */
+export class ClientBodyError extends BadRequestError {
+  constructor(message: string) {
+    super(message, "client_body_error");
+  }
+}
+
+/**
+ * Races `promise` against a timer; on timeout runs `onTimeout` and rejects with `error()`. The raced
+ * promise's own later rejection is swallowed (it is usually the socket closing under it).
+ */
+async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  error: () => Error,
+  onTimeout: () => void,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  promise.catch(() => {});
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(error());
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function noop(): void {}
+
+function asUpstreamError(error: unknown, phase: FailurePhase, what: string): Error {
+  if (error instanceof UpstreamError || error instanceof BadRequestError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new UpstreamResetError(`${what}: ${detail}`, phase, { cause: error });
+}
+
+export interface SendOptions {
+  /** Filled in as the attempt progresses; lets the caller classify a failure. */
+  attempt?: SocketAttempt;
+}
+
+/** Sends `req` (headers already sanitised) over a socket and returns the upstream response. */
+export async function sendViaSocket(
+  req: EgressRequest,
+  timeouts: EgressTimeouts,
+  options: SendOptions = {},
+): Promise<Response> {
+  const attempt = options.attempt ?? { wroteRequest: false, receivedResponse: false };
+  const url = new URL(req.url);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new BadRequestError(`socket egress cannot send to ${url.protocol} URLs`);
+  }
+  const method = req.method.toUpperCase();
+  const body = BODYLESS_METHODS.has(method) ? null : req.body;
+  const framing: BodyFraming =
+    body instanceof Uint8Array
+      ? chooseFraming(method, body.length, true)
+      : chooseFraming(
+          method,
+          body ? parseContentLength(req.headers.get("content-length")) : null,
+          body !== null,
+        );
+  // Serialise before connecting: an invalid header is the client's 400, not a transport failure.
+  const head = serializeRequestHead(
+    { method, target: requestTargetFor(req.url, url), host: hostHeaderFor(url), headers: req.headers },
+    framing,
+  );
+
+  const socket = await openSocket(url, { connectTimeoutMs: timeouts.connectTimeoutMs, signal: req.signal });
+  const conn = new Connection(socket, method, timeouts, attempt);
+  const onAbort = () => conn.abort(req.signal?.reason ?? new DOMException("aborted", "AbortError"));
+  req.signal?.addEventListener("abort", onAbort, { once: true });
+  conn.onClose(() => req.signal?.removeEventListener("abort", onAbort));
+  try {
+    const written = conn.writeRequest(head, body, framing);
+    const responseHead = await conn.readHead(written);
+    return conn.toResponse(responseHead);
+  } catch (error) {
+    conn.abort(error);
+    throw error;
+  }
+}
+
+/** The state of one request/response exchange on one socket. */
+class Connection {
+  readonly #socket: Socket;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #parser: Http1ResponseParser;
+  readonly #timeouts: EgressTimeouts;
+  readonly #attempt: SocketAttempt;
+  /** Events parsed but not yet handed to the body stream. */
+  #pending: ResponseEvent[] = [];
+  #closed = false;
+  #onClose: (() => void)[] = [];
+  /** Resolves when the whole request was written; then the first-byte clock starts. */
+  #requestWritten!: () => void;
+  readonly #requestWrittenP = new Promise<void>((r) => {
+    this.#requestWritten = r;
+  });
+
+  constructor(socket: Socket, method: string, timeouts: EgressTimeouts, attempt: SocketAttempt) {
+    this.#socket = socket;
+    this.#writer = socket.writable.getWriter();
+    this.#reader = socket.readable.getReader();
+    this.#parser = new Http1ResponseParser({ method });
+    this.#timeouts = timeouts;
+    this.#attempt = attempt;
+  }
+
+  onClose(fn: () => void): void {
+    this.#onClose.push(fn);
+  }
+
+  /** Closes the socket; idempotent. */
+  abort(reason?: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#reader.cancel(reason).catch(() => {});
+    this.#writer.abort(reason).catch(() => {});
+    closeQuietly(this.#socket);
+    for (const fn of this.#onClose) fn();
+  }
+
+  #phase(): FailurePhase {
+    if (this.#attempt.receivedResponse) return "after_response";
+    return this.#attempt.wroteRequest ? "after_write" : "before_write";
+  }
+
+  /** One socket write, watched for a stall (an upstream that stops reading). */
+  async #write(bytes: Uint8Array): Promise<void> {
+    this.#attempt.wroteRequest = true;
+    const ms = this.#timeouts.idleTimeoutMs;
+    await withTimeout(
+      this.#writer.write(bytes),
+      ms,
+      () => new UpstreamTimeoutError("idle", ms, this.#phase()),
+      () => this.abort(),
+    );
+  }
+
+  /**
+   * Writes head and body. Resolves when done; rejects with a typed error. Stops quietly once the
+   * response is complete (an upstream may answer early, e.g. 413, without reading the whole body).
+   */
+  async writeRequest(
+    head: Uint8Array,
+    body: ReadableStream<Uint8Array> | Uint8Array | null,
+    framing: BodyFraming,
+  ) {
+    try {
+      await this.#write(head);
+      if (body instanceof Uint8Array) {
+        for (let at = 0; at < body.length; at += WRITE_SLICE_BYTES) {
+          await this.#write(body.subarray(at, at + WRITE_SLICE_BYTES));
+        }
+      } else if (body) {
+        await this.#writeStream(body, framing);
+      }
+      this.#requestWritten();
+    } catch (error) {
+      if (error instanceof ClientBodyError) throw error;
+      throw asUpstreamError(error, this.#phase(), "writing the request failed");
+    } finally {
+      this.#writer.releaseLock();
+    }
+  }
+
+  async #writeStream(body: ReadableStream<Uint8Array>, framing: BodyFraming): Promise<void> {
+    const reader = body.getReader();
+    const declared = framing.kind === "length" ? framing.length : null;
+    let sent = 0;
+    try {
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          throw new ClientBodyError(`reading the request body failed: ${String(error)}`);
+        }
+        if (chunk.done) break;
+        const data = chunk.value;
+        if (data.length === 0) continue;
+        sent += data.length;
+        if (declared !== null && sent > declared) {
+          throw new ClientBodyError("request body is longer than its Content-Length");
+        }
+        await this.#write(declared === null ? encodeChunk(data) : data);
+        if (this.#parser.done) return;
+      }
+      if (declared !== null && sent !== declared) {
+        throw new ClientBodyError("request body is shorter than its Content-Length");
+      }
+      if (declared === null) await this.#write(LAST_CHUNK);
+    } catch (error) {
+      reader.cancel(error).catch(() => {});
+      throw error;
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  /**
+   * Reads one chunk from the socket. Until the first response byte, the first-byte clock runs only
+   * once the request is fully written (a long upload is not upstream silence); after it, the idle
+   * clock runs per read.
+   */
+  async #readChunk(): Promise<Uint8Array | null> {
+    const read = this.#reader.read();
+    read.catch(() => {});
+    let kind: "first_byte" | "idle" = "idle";
+    let ms = this.#timeouts.idleTimeoutMs;
+    if (!this.#attempt.receivedResponse) {
+      // If the read settles first (an early answer), the timer below never matters.
+      await Promise.race([read.then(noop, noop), this.#requestWrittenP]);
+      kind = "first_byte";
+      ms = this.#timeouts.firstByteTimeoutMs;
+    }
+    let result: ReadableStreamReadResult<Uint8Array>;
+    try {
+      result = await withTimeout(
+        read,
+        ms,
+        () => new UpstreamTimeoutError(kind, ms, this.#phase()),
+        () => this.abort(),
+      );
+    } catch (error) {
+      throw asUpstreamError(error, this.#phase(), "reading the response failed");
+    }
+    if (result.done) return null;
+    if (result.value.length > 0) this.#attempt.receivedResponse = true;
+    return result.value;
+  }
+
+  /**
+   * Reads until the final response head; body events that came with it are kept for the stream. A
+   * write failure before the head (reset, stalled upload) fails the exchange; after the head it no
+   * longer matters (the upstream answered early and may close without reading the rest).
+   */
+  async readHead(written: Promise<void>): Promise<ResponseHead> {
+    let headSeen = false;
+    const writeFailure = written.then(
+      () => new Promise<never>(noop),
+      (error: unknown) => {
+        if (headSeen) return new Promise<never>(noop);
+        throw error;
+      },
+    );
+    writeFailure.catch(noop);
+    const reading = (async () => {
+      for (;;) {
+        const chunk = await this.#readChunk();
+        const events = chunk === null ? this.#parser.finish() : this.#parser.push(chunk);
+        const at = events.findIndex((e) => e.type === "head");
+        if (at >= 0) {
+          headSeen = true;
+          this.#pending = events.slice(at + 1);
+          return (events[at] as Extract<ResponseEvent, { type: "head" }>).head;
+        }
+      }
+    })();
+    reading.catch(noop);
+    return Promise.race([reading, writeFailure]);
+  }
+
+  toResponse(head: ResponseHead): Response {
+    const headers = new Headers();
+    for (const [name, value] of head.headers) headers.append(name, value);
+    const init = { status: head.status, statusText: head.reason, headers: sanitizeResponseHeaders(headers) };
+    if (this.#parser.done && !this.#pending.some((e) => e.type === "body" && e.data.length > 0)) {
+      // Complete without body bytes (HEAD, 204, 304, Content-Length: 0): nothing left to read.
+      this.abort();
+      return makeResponse(null, init);
+    }
+    return makeResponse(this.#bodyStream(), init);
+  }
+
+  #bodyStream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          try {
+            for (;;) {
+              const event = this.#pending.shift();
+              if (event) {
+                if (event.type === "body" && event.data.length > 0) {
+                  controller.enqueue(event.data);
+                  return;
+                }
+                if (event.type === "end") {
+                  controller.close();
+                  this.abort();
+                  return;
+                }
+                continue;
+              }
+              const chunk = await this.#readChunk();
+              this.#pending = chunk === null ? this.#parser.finish() : this.#parser.push(chunk);
+            }
+          } catch (error) {
+            // Never a clean end after a failure: the consumer sees the stream error.
+            const typed =
+              error instanceof UpstreamError
+                ? error
+                : asUpstreamError(error, "after_response", "response body");
+            controller.error(typed);
+            this.abort(typed);
+          }
+        },
+        cancel: (reason) => {
+          this.abort(reason);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+}
+
+/** `new Response` refuses some reason phrases (non-token bytes); the status is what matters then. */
+function makeResponse(
+  body: BodyInit | null,
+  init: { status: number; statusText: string; headers: Headers },
+): Response {
+  try {
+    return new Response(body, init);
+  } catch {
+    return new Response(body, { ...init, statusText: "" });
+  }
+}
