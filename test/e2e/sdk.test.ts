@@ -41,6 +41,9 @@ describe("OpenAI SDK through the openai preset (socket transport)", () => {
     expect(received).toContain("authorization");
     for (const name of IDENTIFYING) expect(received).not.toContain(name);
     expect(response.headers.get("x-proxy-request-id")).toBeTruthy();
+    // The socket path is the private one: not even workerd's cf-worker stamp reaches the upstream.
+    expect(response.headers.get("x-proxy-transport")).toBe("socket");
+    expect(received).not.toContain("cf-worker");
   });
 
   it("streams every delta in order", async () => {
