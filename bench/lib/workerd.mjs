@@ -1,0 +1,211 @@
+/**
+ * Runs the gateway under plain `workerd serve` (DESIGN §9): builds the Worker bundle with
+ * `wrangler deploy --dry-run --outdir`, writes a capnp config next to it and starts the workerd
+ * binary directly (not `wrangler dev`, whose extra layers add milliseconds to every request).
+ *
+ * One workerd process holds two workers: the gateway (its three SQLite-backed Durable Object
+ * namespaces on local disk) and a bare pass-through Worker that is the floor of every measurement.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const WORKERD_BIN = join(REPO_DIR, "node_modules/.bin/workerd");
+const WRANGLER_BIN = join(REPO_DIR, "node_modules/.bin/wrangler");
+const COMPATIBILITY_DATE = "2026-10-01";
+const READY_TIMEOUT_MS = 20_000;
+const DO_CLASSES = ["GeminiSession", "RelaySession", "TargetHealth"];
+const DO_BINDINGS = { GEMINI_SESSION: "GeminiSession", RELAY_SESSION: "RelaySession", TARGET_HEALTH: "TargetHealth" };
+
+/**
+ * The floor: forwards `/{port}/{rest}` to `http://127.0.0.1:{port}/{rest}` with one fetch, streaming
+ * both bodies. It does nothing else, so (floor − direct) is what workerd itself costs.
+ */
+const FLOOR_WORKER = `export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    const slash = url.pathname.indexOf("/", 1);
+    const port = url.pathname.slice(1, slash < 0 ? undefined : slash);
+    const rest = slash < 0 ? "/" : url.pathname.slice(slash);
+    return fetch(\`http://127.0.0.1:\${port}\${rest}\${url.search}\`, request);
+  },
+};
+`;
+
+/** A free loopback port (the OS picks it; a tiny race with other processes is acceptable here). */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Bundles the Worker exactly as `wrangler deploy` would, without uploading. Returns the bundle path. */
+export function buildBundle(outDir) {
+  execFileSync(WRANGLER_BIN, ["deploy", "--dry-run", "--outdir", outDir], {
+    cwd: REPO_DIR,
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
+  });
+  return join(outDir, "index.js");
+}
+
+const capnpString = (value) => JSON.stringify(String(value));
+
+/** The capnp text config; `vars` are the gateway's text bindings. workerd resolves `embed` paths relative to the config file. */
+export function workerdConfig({ configDir, bundlePath, floorPath, storageDir, gatewayPort, floorPort, vars }) {
+  const textBindings = Object.entries(vars)
+    .map(([name, value]) => `    (name = ${capnpString(name)}, text = ${capnpString(value)}),`)
+    .join("\n");
+  const doBindings = Object.entries(DO_BINDINGS)
+    .map(([name, cls]) => `    (name = "${name}", durableObjectNamespace = "${cls}"),`)
+    .join("\n");
+  const namespaces = DO_CLASSES.map(
+    (cls) => `    (className = "${cls}", uniqueKey = "bench-${cls}", enableSql = true),`,
+  ).join("\n");
+  return `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "gateway", worker = .gateway),
+    (name = "floor", worker = .floor),
+    # Sockets and fetch from both workers leave through this network: loopback must be allowed,
+    # since every upstream in the bench is a mock on 127.0.0.1.
+    (name = "internet", network = (allow = ["public", "private", "local"])),
+    (name = "do-disk", disk = (path = ${capnpString(storageDir)}, writable = true)),
+  ],
+  sockets = [
+    (name = "gateway", address = "127.0.0.1:${gatewayPort}", http = (), service = "gateway"),
+    (name = "floor", address = "127.0.0.1:${floorPort}", http = (), service = "floor"),
+  ],
+);
+
+const gateway :Workerd.Worker = (
+  modules = [(name = "index.js", esModule = embed ${capnpString(relative(configDir, bundlePath))})],
+  compatibilityDate = "${COMPATIBILITY_DATE}",
+  compatibilityFlags = ["nodejs_compat"],
+  bindings = [
+${textBindings}
+${doBindings}
+  ],
+  durableObjectNamespaces = [
+${namespaces}
+  ],
+  durableObjectStorage = (localDisk = "do-disk"),
+  globalOutbound = "internet",
+);
+
+const floor :Workerd.Worker = (
+  modules = [(name = "floor.js", esModule = embed ${capnpString(relative(configDir, floorPath))})],
+  compatibilityDate = "${COMPATIBILITY_DATE}",
+  globalOutbound = "internet",
+);
+`;
+}
+
+async function waitReady(url, child, stderr) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`workerd exited (${child.exitCode}):\n${stderr.join("")}`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`workerd not ready after ${READY_TIMEOUT_MS} ms:\n${stderr.join("")}`);
+}
+
+/** Resident set size of a process in bytes (VmRSS), or null if it is gone. */
+export function rssBytes(pid) {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Samples a process's RSS every `intervalMs`; `peak()` since the last `reset()`. */
+export function rssSampler(pid, intervalMs = 25) {
+  let peak = rssBytes(pid) ?? 0;
+  const timer = setInterval(() => {
+    const now = rssBytes(pid);
+    if (now !== null && now > peak) peak = now;
+  }, intervalMs);
+  timer.unref();
+  return {
+    peak: () => Math.max(peak, rssBytes(pid) ?? 0),
+    reset: () => {
+      peak = rssBytes(pid) ?? 0;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** workerd's version string, e.g. "workerd 2026-11-02". */
+export function workerdVersion() {
+  return execFileSync(WORKERD_BIN, ["--version"], { encoding: "utf8" }).trim();
+}
+
+/**
+ * Builds, configures and starts workerd. `vars` go to the gateway as text bindings. Returns the
+ * gateway and floor base URLs, the workerd pid, the captured log, and `stop()`.
+ */
+export async function startWorkerd({ vars, quietLogs = true }) {
+  const dir = mkdtempSync(join(tmpdir(), "gateway-bench-"));
+  const bundlePath = buildBundle(join(dir, "bundle"));
+  const floorPath = join(dir, "floor.js");
+  writeFileSync(floorPath, FLOOR_WORKER);
+  const storageDir = join(dir, "do");
+  mkdirSync(storageDir);
+  const gatewayPort = await freePort();
+  const floorPort = await freePort();
+  const configPath = join(dir, "workerd.capnp");
+  writeFileSync(configPath, workerdConfig({ configDir: dir, bundlePath, floorPath, storageDir, gatewayPort, floorPort, vars }));
+  const child = spawn(WORKERD_BIN, ["serve", configPath, "--experimental"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const log = [];
+  const keep = (chunk) => {
+    // The gateway logs one JSON line per request; keep only a bounded tail for error reports.
+    log.push(chunk.toString("utf8"));
+    if (log.length > 400) log.splice(0, log.length - 200);
+    if (!quietLogs) process.stderr.write(chunk);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const floorUrl = `http://127.0.0.1:${floorPort}`;
+  try {
+    await waitReady(`${gatewayUrl}/healthz`, child, log);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  return {
+    gatewayUrl,
+    floorUrl,
+    pid: child.pid,
+    dir,
+    log,
+    child,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
