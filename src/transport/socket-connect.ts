@@ -73,6 +73,10 @@ export async function openSocket(target: URL, opts: OpenSocketOptions): Promise<
     );
   }
 
+  // `closed` rejects when the connection breaks (reset, TLS error). Callers observe failures through
+  // the streams; an unobserved rejection here would surface as an uncaught error in workerd.
+  socket.closed.catch(() => {});
+
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
   const guards = new Promise<never>((_, reject) => {
