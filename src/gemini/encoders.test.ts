@@ -7,9 +7,9 @@ import {
   encodeSseEvent,
   OPENAI_DONE,
 } from "./encoders";
-import type { GenerateContentResponse } from "./types";
+import type { GenerateContentResponse, Part } from "./types";
 
-const chunk = (parts: object[], extra: object = {}): GenerateContentResponse => ({
+const chunk = (parts: Part[], extra: object = {}): GenerateContentResponse => ({
   candidates: [{ content: { role: "model", parts }, index: 0, ...extra }],
   responseId: "r1",
   modelVersion: "m1",
@@ -46,7 +46,11 @@ describe("aggregateResponse", () => {
         {
           content: {
             role: "model",
-            parts: [{ text: "think", thought: true }, { text: "Hello" }, { functionCall: { name: "f", args: { x: 1 } } }],
+            parts: [
+              { text: "think", thought: true },
+              { text: "Hello" },
+              { functionCall: { name: "f", args: { x: 1 } } },
+            ],
           },
           finishReason: "STOP",
           index: 0,
@@ -74,12 +78,21 @@ describe("encodeOpenAIChunk", () => {
     expect(ev).toMatchObject({
       id: "chatcmpl-abc",
       object: "chat.completion.chunk",
-      choices: [{ index: 0, delta: { role: "assistant", reasoning_content: "hm", content: "Hi" }, finish_reason: null }],
+      choices: [
+        {
+          index: 0,
+          delta: { role: "assistant", reasoning_content: "hm", content: "Hi" },
+          finish_reason: null,
+        },
+      ],
     });
   });
 
   it("maps the final chunk with usage", () => {
-    const final = { ...chunk([{ text: "" }], { finishReason: "STOP" }), usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 4, totalTokenCount: 7 } };
+    const final = {
+      ...chunk([{ text: "" }], { finishReason: "STOP" }),
+      usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 4, totalTokenCount: 7 },
+    };
     const ev = parse(encodeOpenAIChunk(final, 2, meta));
     expect(ev.choices[0]).toEqual({ index: 0, delta: {}, finish_reason: "stop" });
     expect(ev.usage).toEqual({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
@@ -87,13 +100,24 @@ describe("encodeOpenAIChunk", () => {
   });
 
   it("turns a give-up into an in-band error, never a fake stop", () => {
-    const ev = parse(encodeOpenAIChunk(chunk([], { finishReason: "OTHER", finishMessage: "gave up" }), 3, meta));
+    const ev = parse(
+      encodeOpenAIChunk(chunk([], { finishReason: "OTHER", finishMessage: "gave up" }), 3, meta),
+    );
     expect(ev).toEqual({ error: { message: "gave up", type: "upstream_error", code: 502 } });
   });
 
   it("maps function calls to tool_calls", () => {
-    const ev = parse(encodeOpenAIChunk(chunk([{ functionCall: { name: "f", args: { a: 1 } } }], { finishReason: "STOP" }), 1, meta));
+    const ev = parse(
+      encodeOpenAIChunk(
+        chunk([{ functionCall: { name: "f", args: { a: 1 } } }], { finishReason: "STOP" }),
+        1,
+        meta,
+      ),
+    );
     expect(ev.choices[0].finish_reason).toBe("tool_calls");
-    expect(ev.choices[0].delta.tool_calls[0]).toMatchObject({ type: "function", function: { name: "f", arguments: '{"a":1}' } });
+    expect(ev.choices[0].delta.tool_calls[0]).toMatchObject({
+      type: "function",
+      function: { name: "f", arguments: '{"a":1}' },
+    });
   });
 });

@@ -52,7 +52,8 @@ export function aggregateResponse(chunks: readonly GenerateContentResponse[]): G
 
 function appendPart(parts: Part[], part: Part): void {
   const last = parts[parts.length - 1];
-  const isText = typeof part.text === "string" && Object.keys(part).every((k) => k === "text" || k === "thought");
+  const isText =
+    typeof part.text === "string" && Object.keys(part).every((k) => k === "text" || k === "thought");
   if (
     isText &&
     last !== undefined &&
@@ -90,13 +91,21 @@ const OPENAI_FINISH: Record<string, string> = {
  * chunk whose finishReason is not a real ending (the engine gave up: `OTHER`) becomes an in-band `{"error": …}`
  * event, which the OpenAI SDK raises as an APIError instead of reporting a clean end.
  */
-export function encodeOpenAIChunk(chunk: GenerateContentResponse, index: number, meta: OpenAIStreamMeta): string {
+export function encodeOpenAIChunk(
+  chunk: GenerateContentResponse,
+  index: number,
+  meta: OpenAIStreamMeta,
+): string {
   const cand = chunk.candidates?.[0];
   const reason = cand?.finishReason ?? chunk.promptFeedback?.blockReason;
   const mapped = reason === undefined ? null : (OPENAI_FINISH[reason] ?? null);
   if (reason !== undefined && mapped === null) {
     return encodeSseEvent({
-      error: { message: cand?.finishMessage ?? `generation ended: ${reason}`, type: "upstream_error", code: 502 },
+      error: {
+        message: cand?.finishMessage ?? `generation ended: ${reason}`,
+        type: "upstream_error",
+        code: 502,
+      },
     });
   }
   const delta: Record<string, unknown> = {};

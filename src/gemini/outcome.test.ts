@@ -15,7 +15,9 @@ describe("classifyAttempt", () => {
   it("STOP with an answer is complete, even if the connection failed afterwards", () => {
     expect(classifyAttempt({ ...base, finishReason: "STOP" }).kind).toBe("complete");
     expect(classifyAttempt({ ...base, finishReason: "STOP", end: "read_error" }).kind).toBe("complete");
-    expect(classifyAttempt({ ...base, finishReason: "STOP", answerChars: 0, functionCalls: 1 }).kind).toBe("complete");
+    expect(classifyAttempt({ ...base, finishReason: "STOP", answerChars: 0, functionCalls: 1 }).kind).toBe(
+      "complete",
+    );
   });
 
   it.each([

@@ -10,7 +10,14 @@ import type { GoogleErrorBody } from "./types";
  * - `empty` / `thought_only`: `STOP` without any answer: restart (or continue when an answer already exists).
  * - `fatal`: a mid-stream client error (4xx other than 429): retrying would fail the same way.
  */
-export type OutcomeKind = "complete" | "max_tokens" | "blocked" | "truncated" | "empty" | "thought_only" | "fatal";
+export type OutcomeKind =
+  | "complete"
+  | "max_tokens"
+  | "blocked"
+  | "truncated"
+  | "empty"
+  | "thought_only"
+  | "fatal";
 
 export interface Outcome {
   kind: OutcomeKind;
@@ -64,7 +71,9 @@ export function classifyAttempt(o: AttemptObservation): Outcome {
   if (reason === "MAX_TOKENS") return { kind: "max_tokens", reason };
   if (reason === "STOP") {
     if (o.answerChars > 0 || o.functionCalls > 0) return { kind: "complete", reason };
-    return o.thoughtChars > 0 ? { kind: "thought_only", reason: "thought_only" } : { kind: "empty", reason: "empty" };
+    return o.thoughtChars > 0
+      ? { kind: "thought_only", reason: "thought_only" }
+      : { kind: "empty", reason: "empty" };
   }
   if (o.streamError !== null) {
     const code = o.streamError.code;

@@ -19,8 +19,12 @@ describe("classifyGeminiRoute", () => {
   });
 
   it("protects the OpenAI-compatible chat route only when it streams", () => {
-    expect(classifyGeminiRoute("POST", "/v1beta/openai/chat/completions", "", true).kind).toBe("openai_chat_stream");
-    expect(classifyGeminiRoute("POST", "/v1beta/openai/chat/completions", "", false).kind).toBe("passthrough");
+    expect(classifyGeminiRoute("POST", "/v1beta/openai/chat/completions", "", true).kind).toBe(
+      "openai_chat_stream",
+    );
+    expect(classifyGeminiRoute("POST", "/v1beta/openai/chat/completions", "", false).kind).toBe(
+      "passthrough",
+    );
   });
 
   it("passes through non-POST requests", () => {

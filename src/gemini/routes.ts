@@ -28,7 +28,12 @@ const OPENAI_CHAT_PATH = /\/openai\/chat\/completions$/;
  * its `?`. The OpenAI-compatible route is protected only when the body asks for a stream, so the caller passes
  * whether it does (`openaiStream`); it is ignored elsewhere.
  */
-export function classifyGeminiRoute(method: string, rest: string, search: string, openaiStream = false): GeminiRoute {
+export function classifyGeminiRoute(
+  method: string,
+  rest: string,
+  search: string,
+  openaiStream = false,
+): GeminiRoute {
   if (method.toUpperCase() !== "POST") return { kind: "passthrough", model: null };
   const m = GENERATE_PATH.exec(rest);
   if (m) {
@@ -66,7 +71,11 @@ export function upstreamStreamTarget(rest: string, search: string): { rest: stri
  * The native stream path for a model named in an OpenAI-compatible request (`gemini-2.5-flash` or
  * `models/gemini-2.5-flash`), under the API version the client used (`/v1beta/openai/…` → `/v1beta/models/…`).
  */
-export function nativeStreamTargetForOpenAI(rest: string, search: string, model: string): { rest: string; search: string } {
+export function nativeStreamTargetForOpenAI(
+  rest: string,
+  search: string,
+  model: string,
+): { rest: string; search: string } {
   const prefix = rest.replace(OPENAI_CHAT_PATH, "");
   const name = model.includes("/") ? model : `models/${model}`;
   return upstreamStreamTarget(`${prefix}/${name}:streamGenerateContent`, search);

@@ -40,7 +40,8 @@ describe("SseParser", () => {
   });
 
   it("reports a raw multi-line error object outside data lines", () => {
-    const err = '{\n  "error": {\n    "code": 503,\n    "message": "over { capacity }",\n    "status": "UNAVAILABLE"\n  }\n}\n';
+    const err =
+      '{\n  "error": {\n    "code": 503,\n    "message": "over { capacity }",\n    "status": "UNAVAILABLE"\n  }\n}\n';
     const events = parseAll([`data: {"x":1}\n\n${err}`]);
     expect(events).toHaveLength(2);
     expect(events[1]?.raw).toBe(true);

@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { openAIChatToGemini } from "./openai-compat";
+
+describe("openAIChatToGemini", () => {
+  it("translates text messages, system prompt and sampling fields", () => {
+    expect(
+      openAIChatToGemini({
+        model: "gemini-2.5-flash",
+        stream: true,
+        messages: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: [{ type: "text", text: "Hi" }] },
+          { role: "assistant", content: "Hello" },
+          { role: "user", content: "More" },
+        ],
+        max_tokens: 100,
+        temperature: 0.5,
+        stop: "END",
+      }),
+    ).toEqual({
+      model: "gemini-2.5-flash",
+      request: {
+        systemInstruction: { parts: [{ text: "Be brief." }] },
+        contents: [
+          { role: "user", parts: [{ text: "Hi" }] },
+          { role: "model", parts: [{ text: "Hello" }] },
+          { role: "user", parts: [{ text: "More" }] },
+        ],
+        generationConfig: { maxOutputTokens: 100, temperature: 0.5, stopSequences: ["END"] },
+      },
+    });
+  });
+
+  it.each([
+    ["tools", { tools: [{ type: "function" }] }],
+    ["images", { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }],
+    ["n > 1", { n: 2 }],
+    ["no stream", { stream: false }],
+    ["tool role", { messages: [{ role: "tool", content: "x", tool_call_id: "1" }] }],
+  ])("refuses what it cannot translate exactly (%s)", (_name, patch) => {
+    expect(
+      openAIChatToGemini({ model: "m", stream: true, messages: [{ role: "user", content: "x" }], ...patch }),
+    ).toBeNull();
+  });
+});

@@ -1,0 +1,78 @@
+/** The GeminiSession object's lifecycle: re-attach, client disconnect and the grace period, counters. */
+import { describe, expect, it } from "vitest";
+import { SseParser } from "../../src/gemini/sse-parser";
+import type { GenerateContentResponse } from "../../src/gemini/types";
+import {
+  ANSWER,
+  answerText,
+  callGemini,
+  env,
+  finishReasons,
+  prompt,
+  readSse,
+  reattachGeminiSession,
+  release,
+  requests,
+  scenario,
+  ssePath,
+} from "./gemini-harness";
+
+/** Reads exactly `n` SSE events from a body, then cancels it (the client "loses its connection"). */
+async function readThenDrop(body: ReadableStream<Uint8Array>, n: number): Promise<GenerateContentResponse[]> {
+  const reader = body.getReader();
+  const parser = new SseParser();
+  const events: GenerateContentResponse[] = [];
+  while (events.length < n) {
+    const step = await reader.read();
+    if (step.done) break;
+    for (const e of parser.push(step.value)) events.push(JSON.parse(e.data) as GenerateContentResponse);
+  }
+  await reader.cancel();
+  return events;
+}
+
+describe("GeminiSession", () => {
+  it("re-attach mid-stream receives exactly the missing events", async () => {
+    const id = await scenario({
+      answer: ANSWER,
+      chunkChars: 16,
+      attempts: [{ kind: "cut", afterChars: 120, holdAfterChars: 48 }],
+    });
+    const { response } = await callGemini(ssePath(id), prompt(), { graceMs: 10_000 });
+    const sessionId = response.headers.get("x-proxy-session-id") ?? "";
+    const first = await readThenDrop(response.body as ReadableStream<Uint8Array>, 2);
+    expect(answerText(first)).toBe(ANSWER.slice(0, 32));
+    await release(id);
+    const again = await reattachGeminiSession(env, sessionId, first.length);
+    expect(again.status).toBe(200);
+    const rest = (await readSse(again)).events;
+    expect(answerText(first) + answerText(rest)).toBe(ANSWER);
+    expect(finishReasons(rest)).toEqual(["STOP"]);
+    // The whole log from 0 is the same stream again.
+    const whole = (await readSse(await reattachGeminiSession(env, sessionId, 0))).events;
+    expect(whole).toEqual([...first, ...rest]);
+  });
+
+  it("stops the upstream after the grace period once the client is gone, and starts no other attempt", async () => {
+    const id = await scenario({ answer: ANSWER, attempts: [{ kind: "stall", afterChars: 32 }] });
+    const { response } = await callGemini(ssePath(id), prompt(), {
+      graceMs: 200,
+      bounds: { idleTimeoutMs: 60_000 },
+    });
+    const sessionId = response.headers.get("x-proxy-session-id") ?? "";
+    await readThenDrop(response.body as ReadableStream<Uint8Array>, 1);
+    // The mock sees the gateway close the stalled attempt (after the grace period, long before the idle timeout).
+    const reqs = await requests(id, 1, true);
+    expect(reqs.map((r) => r.end)).toEqual(["client-closed"]);
+    // The session's log ends with an explicit failure, not a clean end.
+    const events = (await readSse(await reattachGeminiSession(env, sessionId, 0))).events;
+    expect(finishReasons(events)).toEqual(["OTHER"]);
+    expect((await requests(id)).filter((r) => r.attempt !== null)).toHaveLength(1);
+  });
+
+  it("rejects unknown and malformed session ids", async () => {
+    expect((await reattachGeminiSession(env, "nope", 0)).status).toBe(404);
+    const unknown = env.GEMINI_SESSION.newUniqueId().toString();
+    expect((await reattachGeminiSession(env, unknown, 0)).status).toBe(404);
+  });
+});
