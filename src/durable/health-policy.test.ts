@@ -24,7 +24,13 @@ const C = "http://c.test";
 const TARGETS = [A, B, C];
 const policy: HealthPolicy = { ...DEFAULT_HEALTH_POLICY };
 
-function out(url: string, at: number, kind: OutcomeKind, status: number | null = null, extra?: Partial<Outcome>) {
+function out(
+  url: string,
+  at: number,
+  kind: OutcomeKind,
+  status: number | null = null,
+  extra?: Partial<Outcome>,
+) {
   return { url, at, kind, status, latencyMs: kind === "success" ? 100 : null, ...extra } satisfies Outcome;
 }
 
@@ -43,7 +49,9 @@ describe("resolveHealthPolicy", () => {
 
   it("rejects unknown fields and out-of-range values naming the field", () => {
     expect(() => resolveHealthPolicy({ consecutiveFailure: 2 }, "groq")).toThrow(ConfigError);
-    expect(() => resolveHealthPolicy({ consecutiveFailure: 2 }, "groq")).toThrow(/groq\.health\.consecutiveFailure/);
+    expect(() => resolveHealthPolicy({ consecutiveFailure: 2 }, "groq")).toThrow(
+      /groq\.health\.consecutiveFailure/,
+    );
     expect(() => resolveHealthPolicy({ successRateThreshold: 1.5 })).toThrow(/between 0 and 1/);
     expect(() => resolveHealthPolicy({ maxAttempts: 0 })).toThrow(/integer/);
     expect(() => resolveHealthPolicy({ baseEjectionMs: -1 })).toThrow(/negative/);
@@ -64,7 +72,12 @@ describe("consecutive-failure ejection", () => {
 
   it("counts 502/503/504 and transport errors but not 500 or 429; a success resets the run", () => {
     const records: Record<string, TargetRecord> = {};
-    applyOutcomes(records, [out(A, 0, "http_5xx", 502), out(A, 0, "http_5xx", 503), out(A, 0, "timeout")], policy, TARGETS);
+    applyOutcomes(
+      records,
+      [out(A, 0, "http_5xx", 502), out(A, 0, "http_5xx", 503), out(A, 0, "timeout")],
+      policy,
+      TARGETS,
+    );
     applyOutcomes(records, [out(A, 0, "http_5xx", 500), out(A, 0, "rate_limited", 429)], policy, TARGETS);
     expect(records[A]!.stats.consecutiveFailures).toBe(3);
     applyOutcomes(records, [out(A, 0, "success", 200)], policy, TARGETS);
@@ -145,7 +158,11 @@ describe("success-rate ejection", () => {
     // Alternate 1 success, 2 failures (500s: not gateway failures) → 33 %.
     const seq: Outcome[] = [];
     for (let i = 0; i < 3; i += 1) {
-      seq.push(out(A, 1000 + i, "success", 200), out(A, 1000 + i, "http_5xx", 500), out(A, 1000 + i, "http_5xx", 500));
+      seq.push(
+        out(A, 1000 + i, "success", 200),
+        out(A, 1000 + i, "http_5xx", 500),
+        out(A, 1000 + i, "http_5xx", 500),
+      );
     }
     applyOutcomes(records, seq, p, TARGETS); // 9 requests: below the minimum
     expect(stateOf(records[A], 2000)).toBe("healthy");
@@ -157,7 +174,12 @@ describe("success-rate ejection", () => {
   it("forgets failures that left the window", () => {
     const p = { ...policy, successRateMinRequests: 4, consecutiveFailures: 100, successRateWindowMs: 60_000 };
     const records: Record<string, TargetRecord> = {};
-    applyOutcomes(records, [out(A, 0, "http_5xx", 500), out(A, 0, "http_5xx", 500), out(A, 0, "http_5xx", 500)], p, TARGETS);
+    applyOutcomes(
+      records,
+      [out(A, 0, "http_5xx", 500), out(A, 0, "http_5xx", 500), out(A, 0, "http_5xx", 500)],
+      p,
+      TARGETS,
+    );
     applyOutcomes(records, [out(A, 120_000, "http_5xx", 500), out(A, 120_000, "success", 200)], p, TARGETS);
     expect(stateOf(records[A], 120_000)).toBe("healthy");
   });

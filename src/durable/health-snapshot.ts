@@ -5,7 +5,9 @@
  * object uses), and reports those outcomes in the background (`waitUntil`):
  *
  * - one sync per endpoint is in flight at a time; outcomes recorded meanwhile queue up and go out
- *   together in the next one (batching without timers);
+ *   together in the next one. A routine outcome waits up to `REPORT_BATCH_DELAY_MS` for company;
+ *   one that changes a target's state (ejection, rate limit, return to service) goes out at once,
+ *   so other isolates learn it within one sync plus their `SNAPSHOT_TTL_MS`;
  * - every sync returns the object's records, which replace the local ones (outcomes still queued are
  *   re-applied on top), so other isolates' outcomes arrive within about `SNAPSHOT_TTL_MS`;
  * - a view older than `SNAPSHOT_TTL_MS` triggers a background sync; the request does not wait.
@@ -18,12 +20,15 @@ import {
   claimProbe,
   type HealthPolicy,
   type Outcome,
+  stateOf,
   type TargetRecord,
 } from "./health-policy";
 import type { SyncResponse, TargetHealth } from "./target-health";
 
 /** How long a view is used before a background sync refreshes it. */
 export const SNAPSHOT_TTL_MS = 2_000;
+/** Longest wait of a routine outcome before it is reported, so one sync carries many. */
+export const REPORT_BATCH_DELAY_MS = 250;
 /** Outcomes kept for resending while the Durable Object is unreachable (oldest dropped first). */
 export const MAX_PENDING_OUTCOMES = 1_000;
 
@@ -35,6 +40,8 @@ export interface HealthViewContext {
   env: HealthEnv;
   waitUntil(p: Promise<unknown>): void;
   now: () => number;
+  /** Overrides `REPORT_BATCH_DELAY_MS` (tests use 0). */
+  reportDelayMs?: number;
 }
 
 interface EndpointView {
@@ -46,6 +53,10 @@ interface EndpointView {
   chain: Promise<unknown>;
   /** A sync is chained but has not started: new outcomes will ride along with it. */
   syncQueued: boolean;
+  /** Ends the batching delay of the queued sync early. */
+  wake: (() => void) | null;
+  /** Someone is waiting for the queued sync: skip its batching delay (it may not have started yet). */
+  hurry: boolean;
 }
 
 const views = new Map<string, EndpointView>();
@@ -53,7 +64,15 @@ const views = new Map<string, EndpointView>();
 function viewOf(name: string): EndpointView {
   let view = views.get(name);
   if (!view) {
-    view = { records: {}, syncedAt: null, pending: [], chain: Promise.resolve(), syncQueued: false };
+    view = {
+      records: {},
+      syncedAt: null,
+      pending: [],
+      chain: Promise.resolve(),
+      syncQueued: false,
+      wake: null,
+      hurry: false,
+    };
     views.set(name, view);
   }
   return view;
@@ -69,6 +88,7 @@ async function runSync(
   const view = viewOf(endpoint.name);
   const outcomes = view.pending;
   view.pending = [];
+  view.hurry = false;
   view.syncedAt = now();
   const targets = endpoint.targets.map((t) => t.url);
   try {
@@ -97,19 +117,51 @@ function chainSync(
   claim?: string,
 ): Promise<SyncResponse | null> {
   const view = viewOf(endpoint.name);
-  const next = view.chain.then(() => {
-    if (claim === undefined) view.syncQueued = false;
-    return runSync(endpoint, policy, ctx.env, ctx.now, claim);
-  });
+  hurry(view); // a caller is waiting: the queued sync goes now
+  const next = view.chain.then(() => runSync(endpoint, policy, ctx.env, ctx.now, claim));
   view.chain = next;
   return next;
 }
 
-function scheduleSync(endpoint: EndpointConfig, policy: HealthPolicy, ctx: HealthViewContext): void {
+function hurry(view: EndpointView): void {
+  view.hurry = true;
+  view.wake?.();
+}
+
+function batchDelay(view: EndpointView, ms: number): Promise<void> {
+  if (ms <= 0 || view.hurry) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      if (view.wake === done) view.wake = null;
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    view.wake = done;
+  });
+}
+
+function scheduleSync(
+  endpoint: EndpointConfig,
+  policy: HealthPolicy,
+  ctx: HealthViewContext,
+  urgent: boolean,
+): void {
   const view = viewOf(endpoint.name);
-  if (view.syncQueued) return;
+  if (view.syncQueued) {
+    if (urgent) hurry(view);
+    return;
+  }
   view.syncQueued = true;
-  ctx.waitUntil(chainSync(endpoint, policy, ctx));
+  const delayMs = urgent ? 0 : (ctx.reportDelayMs ?? REPORT_BATCH_DELAY_MS);
+  const next = view.chain
+    .then(() => batchDelay(view, delayMs))
+    .then(() => {
+      view.syncQueued = false;
+      return runSync(endpoint, policy, ctx.env, ctx.now);
+    });
+  view.chain = next;
+  ctx.waitUntil(next);
 }
 
 /**
@@ -122,8 +174,9 @@ export function healthView(
   ctx: HealthViewContext,
 ): Readonly<Record<string, TargetRecord>> {
   const view = viewOf(endpoint.name);
-  if (view.syncedAt === null || ctx.now() - view.syncedAt >= SNAPSHOT_TTL_MS)
-    scheduleSync(endpoint, policy, ctx);
+  if (view.syncedAt === null || ctx.now() - view.syncedAt >= SNAPSHOT_TTL_MS) {
+    scheduleSync(endpoint, policy, ctx, true);
+  }
   return view.records;
 }
 
@@ -135,6 +188,7 @@ export function reportOutcome(
   ctx: HealthViewContext,
 ): void {
   const view = viewOf(endpoint.name);
+  const before = stateOf(view.records[outcome.url], outcome.at);
   applyOutcomes(
     view.records,
     [outcome],
@@ -143,7 +197,7 @@ export function reportOutcome(
   );
   view.pending.push(outcome);
   if (view.pending.length > MAX_PENDING_OUTCOMES) view.pending.shift();
-  scheduleSync(endpoint, policy, ctx);
+  scheduleSync(endpoint, policy, ctx, stateOf(view.records[outcome.url], outcome.at) !== before);
 }
 
 /**
@@ -174,9 +228,16 @@ export async function syncEndpoint(
   throw new Error(`health state of endpoint ${endpoint.name} is unavailable`);
 }
 
-/** Waits for every sync this isolate has started (tests, and `/health` before it reads). */
+/** Waits for every sync this isolate has queued, skipping batching delays (tests). */
 export async function settleHealthReports(): Promise<void> {
-  await Promise.all([...views.values()].map((v) => v.chain));
+  for (;;) {
+    const chains = [...views.values()].map((v) => {
+      if (v.syncQueued) hurry(v);
+      return v.chain;
+    });
+    await Promise.all(chains);
+    if ([...views.values()].every((v, i) => v.chain === chains[i])) return;
+  }
 }
 
 /** Forgets every local view, as a fresh isolate would (tests). */

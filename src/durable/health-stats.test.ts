@@ -18,7 +18,13 @@ const ok = (at: number, latencyMs: number | null = null): StatsSample => ({
   gatewayFailure: false,
   latencyMs,
 });
-const fail = (at: number): StatsSample => ({ at, ok: false, rateLimited: false, gatewayFailure: true, latencyMs: null });
+const fail = (at: number): StatsSample => ({
+  at,
+  ok: false,
+  rateLimited: false,
+  gatewayFailure: true,
+  latencyMs: null,
+});
 
 describe("health stats", () => {
   it("counts requests, successes, failures and the consecutive run", () => {

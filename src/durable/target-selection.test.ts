@@ -4,7 +4,7 @@ import { applyOutcomes, DEFAULT_HEALTH_POLICY, type Outcome, type TargetRecord }
 import { latencyFactor, selectTarget, successFactor, weightedPick } from "./target-selection";
 
 /** mulberry32: a small seeded PRNG so the statistical tests are reproducible. */
-export function seeded(seed: number): () => number {
+function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -22,7 +22,12 @@ const C: TargetConfig = { url: "http://c.test", weight: 1 };
 const TARGETS = [A, B, C];
 const URLS = TARGETS.map((t) => t.url);
 
-function counts(records: Record<string, TargetRecord>, n: number, seed: number, now = 0): Record<string, number> {
+function counts(
+  records: Record<string, TargetRecord>,
+  n: number,
+  seed: number,
+  now = 0,
+): Record<string, number> {
   const random = seeded(seed);
   const out: Record<string, number> = {};
   for (let i = 0; i < n; i += 1) {
@@ -69,7 +74,13 @@ describe("selectTarget", () => {
     const seq: Outcome[] = [];
     // B: 2 of 10 succeed → factor 0.2 → effective weight 0.4 vs A 1, C 1.
     for (let i = 0; i < 10; i += 1) {
-      seq.push({ url: B.url, at: 0, kind: i < 2 ? "success" : "http_5xx", status: i < 2 ? 200 : 500, latencyMs: null });
+      seq.push({
+        url: B.url,
+        at: 0,
+        kind: i < 2 ? "success" : "http_5xx",
+        status: i < 2 ? 200 : 500,
+        latencyMs: null,
+      });
     }
     applyOutcomes(records, seq, { ...policy, successRateMinRequests: 1000 }, URLS);
     expect(successFactor(records[B.url], 0, policy)).toBeCloseTo(0.2);
@@ -91,9 +102,9 @@ describe("selectTarget", () => {
     );
     expect(latencyFactor(records[C.url], 100)).toBeCloseTo(0.5);
     expect(latencyFactor(records[C.url], null)).toBe(1);
-    expect(latencyFactor({ ...records[C.url]!, stats: { ...records[C.url]!.stats, latencyEwmaMs: 1e6 } }, 100)).toBe(
-      0.25,
-    );
+    expect(
+      latencyFactor({ ...records[C.url]!, stats: { ...records[C.url]!.stats, latencyEwmaMs: 1e6 } }, 100),
+    ).toBe(0.25);
     const n = 20_000;
     const c = counts(records, n, 11);
     expectNear(c[C.url] ?? 0, n, 0.5 / 3.5);
@@ -154,9 +165,16 @@ describe("selectTarget", () => {
     records[C.url] = { ...records[A.url]!, url: C.url, rateLimitedUntil: null, ejectedUntil: 60_000 };
     const s = selectTarget(TARGETS, records, { now: 1, policy, random: seeded(5) });
     expect(s).toEqual({ target: C, mode: "panic" });
-    const s2 = selectTarget(TARGETS, records, { now: 1, policy, random: seeded(5), exclude: new Set([C.url]) });
+    const s2 = selectTarget(TARGETS, records, {
+      now: 1,
+      policy,
+      random: seeded(5),
+      exclude: new Set([C.url]),
+    });
     expect(s2?.mode).toBe("panic");
     expect([A.url, B.url]).toContain(s2?.target.url);
-    expect(selectTarget(TARGETS, records, { now: 1, policy, random: seeded(5), exclude: new Set(URLS) })).toBeNull();
+    expect(
+      selectTarget(TARGETS, records, { now: 1, policy, random: seeded(5), exclude: new Set(URLS) }),
+    ).toBeNull();
   });
 });

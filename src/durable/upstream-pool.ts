@@ -14,6 +14,8 @@
  *
  * The response carries `x-proxy-attempts`.
  */
+
+import { egress } from "../transport/egress";
 import {
   type EndpointConfig,
   joinTargetUrl,
@@ -28,7 +30,6 @@ import {
   UpstreamResetError,
   UpstreamTimeoutError,
 } from "../transport/errors";
-import { egress } from "../transport/egress";
 import type { EgressTimeouts } from "../transport/timeouts";
 import { type HealthPolicy, type OutcomeKind, resolveHealthPolicy, retryAfterMs } from "./health-policy";
 import { type HealthEnv, healthView, reportOutcome, requestProbe } from "./health-snapshot";

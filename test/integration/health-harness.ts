@@ -121,8 +121,8 @@ export class Harness {
 
   /** Waits for every background report (and the sync chains they started). */
   async settle(): Promise<void> {
+    await settleHealthReports(); // also ends the batching delays
     while (this.#pending.length > 0) await Promise.all(this.#pending.splice(0));
-    await settleHealthReports();
   }
 }
 
