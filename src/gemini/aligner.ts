@@ -1,0 +1,312 @@
+/**
+ * Aligns the start of a continuation's answer text with what the client already received, so the client sees
+ * one seamless answer. It buffers the continuation's first characters until it can decide, then passes text
+ * straight through.
+ *
+ * Heuristics, in order (all comparisons on code points, with every whitespace run collapsed to one space so
+ * "foo\n\nbar" matches "foo bar"):
+ * 1. Preamble: "Sure, here's the continuation:", "好的，继续：" … is dropped (`preamble.ts` has the patterns), and
+ *    so is the whitespace after it.
+ * 2. Identical replay: the continuation restarts the answer from its start (leading whitespace ignored). Once
+ *    `REPLAY_CONFIRM_WEIGHT` of it matched the sent answer's start (or all of a short answer), it is a replay:
+ *    the replayed part is dropped as it arrives and whatever follows the end of the sent answer is emitted. A
+ *    replay that diverges before reaching the end is a rewrite.
+ * 3. Overlap: the continuation repeats the end of the sent answer (typically the tail quoted in the prompt).
+ *    The longest suffix of the sent answer (within `OVERLAP_WINDOW_CHARS`) that the continuation starts with is
+ *    dropped, if it weighs at least `MIN_OVERLAP_WEIGHT` (shorter matches — "e", " the" — happen by chance).
+ *    While the buffered text could still grow into a longer overlap, the aligner waits.
+ * 4. Rewrite: the continuation shares at least `REWRITE_SHARED_WEIGHT` with the sent answer's start and then
+ *    diverges: it restarted with different content instead of continuing (a failed attempt for the engine).
+ *    A rewrite sharing nothing with the answer's start cannot be told from a continuation and is passed on.
+ * 5. Restarted word: the sent answer ends inside a word ("Hello wo") and the continuation starts with that whole
+ *    word ("world"): the repeated fragment (≥ 2 letters) is dropped. Only for letters of spaced scripts.
+ *
+ * "Weight" counts a CJK/kana/Hangul/full-width code point as `WIDE_CHAR_WEIGHT` and any other as 1, so the
+ * thresholds mean about the same amount of text in every language.
+ * Buffering is bounded by `MAX_ALIGN_BUFFER_CHARS`: past it the aligner decides with what it has.
+ * `removedChars` counts the code points dropped.
+ */
+import { matchPreamble } from "./preamble";
+
+export type AlignStep = { kind: "pending" } | { kind: "emit"; text: string } | { kind: "rewrite" };
+
+/** Most code points held back before a decision is forced. */
+export const MAX_ALIGN_BUFFER_CHARS = 1024;
+/** Only this many trailing code points of the sent answer are searched for an overlap. */
+export const OVERLAP_WINDOW_CHARS = 600;
+export const MIN_OVERLAP_WEIGHT = 8;
+export const REPLAY_CONFIRM_WEIGHT = 24;
+export const REWRITE_SHARED_WEIGHT = 16;
+/** A complete replay of an answer lighter than this ("I", "OK") is taken for chance, not a replay. */
+export const MIN_REPLAY_WEIGHT = 4;
+export const WIDE_CHAR_WEIGHT = 3;
+/** Longest first word examined by the restarted-word rule. */
+const MAX_WORD_CHARS = 40;
+
+export interface AlignerOptions {
+  maxBufferChars?: number;
+  overlapWindowChars?: number;
+  minOverlapWeight?: number;
+  replayConfirmWeight?: number;
+  rewriteSharedWeight?: number;
+}
+
+const isSpace = (c: string): boolean => /\s/u.test(c);
+const isWide = (c: string): boolean =>
+  /[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]|[\u{20000}-\u{3134f}]/u.test(c);
+const weight = (cps: readonly string[]): number =>
+  cps.reduce((w, c) => w + (isWide(c) ? WIDE_CHAR_WEIGHT : 1), 0);
+/** Letters of scripts that separate words with spaces (Latin, Greek, Cyrillic, Hangul …), not CJK/kana. */
+const isSpacedLetter = (c: string): boolean =>
+  /[\p{L}\p{M}'’]/u.test(c) && !/[\u2e80-\u9fff\uf900-\ufaff\u{20000}-\u{3134f}]/u.test(c);
+
+interface Normalized {
+  /** Code points with whitespace runs collapsed to " ". */
+  n: string[];
+  /** `map[i]`: index in the raw code points of the first raw character behind `n[i]`. */
+  map: number[];
+  rawLength: number;
+}
+
+function normalize(raw: readonly string[]): Normalized {
+  const n: string[] = [];
+  const map: number[] = [];
+  raw.forEach((c, i) => {
+    if (isSpace(c)) {
+      if (n[n.length - 1] === " ") return;
+      n.push(" ");
+    } else n.push(c);
+    map.push(i);
+  });
+  return { n, map, rawLength: raw.length };
+}
+
+/** Raw code points covered by the first `len` normalized ones (a trailing whitespace run counts whole). */
+const rawEnd = (x: Normalized, len: number): number =>
+  len >= x.n.length ? x.rawLength : (x.map[len] ?? x.rawLength);
+
+function commonPrefix(a: readonly string[], b: readonly string[], aFrom = 0, bFrom = 0): number {
+  let i = 0;
+  while (aFrom + i < a.length && bFrom + i < b.length && a[aFrom + i] === b[bFrom + i]) i++;
+  return i;
+}
+
+export class ContinuationAligner {
+  readonly #sent: Normalized;
+  /** The sent answer, normalized, leading whitespace removed (for replay detection). */
+  readonly #sentStart: string[];
+  readonly #sentRaw: string[];
+  /** `#suffixWeight[j]`: weight of the normalized sent answer from index j to its end. */
+  readonly #suffixWeight: number[];
+  readonly #opts: Required<AlignerOptions>;
+  #buffer: string[] = [];
+  #state: "deciding" | "replay" | "through" | "rewrite" = "deciding";
+  #replayPos = 0;
+  #replayLastSpace = false;
+  #removed = 0;
+  /** The dropped text ended in a whitespace run that may go on in the next chunk: drop its continuation too. */
+  #swallowSpace = false;
+
+  constructor(sentAnswer: string, opts: AlignerOptions = {}) {
+    this.#sentRaw = Array.from(sentAnswer);
+    this.#sent = normalize(this.#sentRaw);
+    const lead = this.#sent.n[0] === " " ? 1 : 0;
+    this.#sentStart = this.#sent.n.slice(lead);
+    this.#suffixWeight = new Array<number>(this.#sent.n.length + 1).fill(0);
+    for (let j = this.#sent.n.length - 1; j >= 0; j--) {
+      this.#suffixWeight[j] = (this.#suffixWeight[j + 1] ?? 0) + weight([this.#sent.n[j] ?? ""]);
+    }
+    this.#opts = {
+      maxBufferChars: opts.maxBufferChars ?? MAX_ALIGN_BUFFER_CHARS,
+      overlapWindowChars: opts.overlapWindowChars ?? OVERLAP_WINDOW_CHARS,
+      minOverlapWeight: opts.minOverlapWeight ?? MIN_OVERLAP_WEIGHT,
+      replayConfirmWeight: opts.replayConfirmWeight ?? REPLAY_CONFIRM_WEIGHT,
+      rewriteSharedWeight: opts.rewriteSharedWeight ?? REWRITE_SHARED_WEIGHT,
+    };
+  }
+
+  /** Code points dropped so far (preamble, overlap, replay, restarted word). */
+  get removedChars(): number {
+    return this.#removed;
+  }
+
+  push(text: string): AlignStep {
+    switch (this.#state) {
+      case "through":
+        return { kind: "emit", text: this.#swallow(text) };
+      case "rewrite":
+        return { kind: "rewrite" };
+      case "replay":
+        return this.#replay(Array.from(text));
+      default:
+        this.#buffer.push(...Array.from(text));
+        return this.#decide(this.#buffer.length >= this.#opts.maxBufferChars);
+    }
+  }
+
+  /** End of the continuation: decide with what was buffered. */
+  finish(): AlignStep {
+    switch (this.#state) {
+      case "through":
+        return { kind: "emit", text: "" };
+      case "rewrite":
+        return { kind: "rewrite" };
+      case "replay":
+        this.#state = "through"; // the replay stopped short: nothing new to add
+        return { kind: "emit", text: "" };
+      default:
+        return this.#decide(true);
+    }
+  }
+
+  #emit(cps: readonly string[], droppedTrailingSpace = false): AlignStep {
+    this.#state = "through";
+    this.#buffer = [];
+    this.#swallowSpace = droppedTrailingSpace;
+    return { kind: "emit", text: this.#swallow(cps.join("")) };
+  }
+
+  #swallow(text: string): string {
+    if (!this.#swallowSpace) return text;
+    const kept = text.replace(/^\s+/u, "");
+    this.#removed += Array.from(text).length - Array.from(kept).length;
+    if (kept !== "") this.#swallowSpace = false;
+    return kept;
+  }
+
+  #decide(final: boolean): AlignStep {
+    const text = this.#buffer.join("");
+    const pre = matchPreamble(text, final);
+    if (pre.kind === "pending") return { kind: "pending" };
+    let rest = this.#buffer;
+    if (pre.kind === "strip") {
+      const strippedCps = Array.from(text.slice(0, pre.length));
+      const after = this.#buffer.slice(strippedCps.length);
+      const lead = after.findIndex((c) => !isSpace(c));
+      if (lead < 0 && !final) return { kind: "pending" }; // wait for the first real character
+      const drop = strippedCps.length + (lead < 0 ? after.length : lead);
+      rest = this.#buffer.slice(drop);
+      if (rest.length === 0 && final) {
+        this.#removed += drop;
+        return this.#emit([]);
+      }
+      const step = this.#analyse(rest, final);
+      // A pending analysis keeps the whole buffer (preamble included) for the next decision, unless it switched
+      // to replay mode and consumed it.
+      if (step.kind !== "pending" || this.#state !== "deciding") this.#removed += drop;
+      return step;
+    }
+    return this.#analyse(rest, final);
+  }
+
+  /** Steps 2–5 of the module comment on the text after any preamble. */
+  #analyse(rest: string[], final: boolean): AlignStep {
+    const r = normalize(rest);
+    const lead = r.n[0] === " " ? 1 : 0;
+    const nr = r.n.slice(lead);
+    const sent = this.#sentStart;
+
+    // 2. Identical replay from the start.
+    const shared = commonPrefix(nr, sent);
+    if (shared >= sent.length && weight(sent) >= MIN_REPLAY_WEIGHT)
+      return this.#afterReplay(rest, r, lead + shared);
+    if (nr.length > 0 && sent.length > 0 && shared === nr.length) {
+      if (weight(nr) >= this.#opts.replayConfirmWeight) {
+        this.#removed += rest.length;
+        this.#buffer = [];
+        this.#state = "replay";
+        this.#replayPos = shared;
+        this.#replayLastSpace = nr[nr.length - 1] === " ";
+        return { kind: "pending" };
+      }
+      if (!final) return { kind: "pending" };
+      // The stream ended inside a replay of the answer's start: nothing new, drop it.
+      if (weight(nr) >= this.#opts.minOverlapWeight) {
+        this.#removed += rest.length;
+        return this.#emit([]);
+      }
+    }
+
+    // 3. Overlap with the end of the sent answer.
+    const s = this.#sent.n;
+    const window = Math.max(0, s.length - this.#opts.overlapWindowChars);
+    let best = 0;
+    let waitLonger = false;
+    for (let j = window; j < s.length; j++) {
+      if ((this.#suffixWeight[j] ?? 0) < this.#opts.minOverlapWeight) break; // shorter suffixes weigh less
+      const len = s.length - j;
+      const c = commonPrefix(s, r.n, j, 0);
+      if (c === len) {
+        best = len; // the longest, as j increases from the far end
+        break;
+      }
+      if (c === r.n.length) waitLonger = true;
+    }
+    if (waitLonger && !final) return { kind: "pending" };
+    if (best > 0) {
+      const cut = rawEnd(r, best);
+      this.#removed += cut;
+      return this.#emit(rest.slice(cut), r.n[best - 1] === " ");
+    }
+
+    // 4. Restarted with different content.
+    if (shared > 0 && shared < nr.length && weight(nr.slice(0, shared)) >= this.#opts.rewriteSharedWeight) {
+      this.#state = "rewrite";
+      this.#buffer = [];
+      return { kind: "rewrite" };
+    }
+
+    // 5. Restarted word.
+    const fragment = this.#trailingWord();
+    if (fragment.length >= 2 && rest.length > 0 && isSpacedLetter(rest[0] ?? "")) {
+      const wordEnd = rest.findIndex((c) => !isSpacedLetter(c));
+      if (wordEnd < 0 && !final && rest.length < MAX_WORD_CHARS) return { kind: "pending" };
+      const word = rest.slice(0, wordEnd < 0 ? rest.length : wordEnd);
+      if (word.length > fragment.length && commonPrefix(word, fragment) === fragment.length) {
+        this.#removed += fragment.length;
+        return this.#emit(rest.slice(fragment.length));
+      }
+    }
+    return this.#emit(rest);
+  }
+
+  /** The sent answer ends inside a word of a spaced script: that word's letters so far. */
+  #trailingWord(): string[] {
+    const out: string[] = [];
+    for (let i = this.#sentRaw.length - 1; i >= 0 && out.length < MAX_WORD_CHARS; i--) {
+      const c = this.#sentRaw[i] ?? "";
+      if (!isSpacedLetter(c)) break;
+      out.unshift(c);
+    }
+    return out;
+  }
+
+  /** The buffer replayed the whole sent answer within its first `upTo` normalized code points. */
+  #afterReplay(rest: string[], r: Normalized, upTo: number): AlignStep {
+    const cut = rawEnd(r, upTo);
+    this.#removed += cut;
+    return this.#emit(rest.slice(cut), r.n[upTo - 1] === " ");
+  }
+
+  /** Replay mode: drop text while it matches the sent answer; emit what follows its end. */
+  #replay(cps: string[]): AlignStep {
+    const sent = this.#sentStart;
+    for (let i = 0; i < cps.length; i++) {
+      const c = cps[i] ?? "";
+      const n = isSpace(c) ? " " : c;
+      if (n === " " && this.#replayLastSpace) {
+        this.#removed++;
+        continue;
+      }
+      if (sent[this.#replayPos] !== n) {
+        this.#state = "rewrite";
+        return { kind: "rewrite" };
+      }
+      this.#replayPos++;
+      this.#replayLastSpace = n === " ";
+      this.#removed++;
+      if (this.#replayPos >= sent.length) return this.#emit(cps.slice(i + 1), n === " ");
+    }
+    return { kind: "pending" };
+  }
+}
