@@ -31,7 +31,9 @@ function frameBytes(frame: LiveFrame): number {
 export function parseLiveMessage(frame: LiveFrame): Json | null {
   try {
     const text =
-      frame.kind === "text" ? frame.data : new TextDecoder("utf-8", { fatal: true }).decode(frame.data);
+      frame.kind === "text"
+        ? frame.data
+        : new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(frame.data);
     if (!text.startsWith("{") && !text.trimStart().startsWith("{")) return null;
     const value: unknown = JSON.parse(text);
     return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Json) : null;
