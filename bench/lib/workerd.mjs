@@ -19,7 +19,11 @@ const WRANGLER_BIN = join(REPO_DIR, "node_modules/.bin/wrangler");
 const COMPATIBILITY_DATE = "2026-10-01";
 const READY_TIMEOUT_MS = 20_000;
 const DO_CLASSES = ["GeminiSession", "RelaySession", "TargetHealth"];
-const DO_BINDINGS = { GEMINI_SESSION: "GeminiSession", RELAY_SESSION: "RelaySession", TARGET_HEALTH: "TargetHealth" };
+const DO_BINDINGS = {
+  GEMINI_SESSION: "GeminiSession",
+  RELAY_SESSION: "RelaySession",
+  TARGET_HEALTH: "TargetHealth",
+};
 
 /**
  * The floor: forwards `/{port}/{rest}` to `http://127.0.0.1:{port}/{rest}` with one fetch, streaming
@@ -58,7 +62,15 @@ export function buildBundle(outDir) {
 const capnpString = (value) => JSON.stringify(String(value));
 
 /** The capnp text config; `vars` are the gateway's text bindings. workerd resolves `embed` paths relative to the config file. */
-export function workerdConfig({ configDir, bundlePath, floorPath, storageDir, gatewayPort, floorPort, vars }) {
+export function workerdConfig({
+  configDir,
+  bundlePath,
+  floorPath,
+  storageDir,
+  gatewayPort,
+  floorPort,
+  vars,
+}) {
   const textBindings = Object.entries(vars)
     .map(([name, value]) => `    (name = ${capnpString(name)}, text = ${capnpString(value)}),`)
     .join("\n");
@@ -169,7 +181,10 @@ export async function startWorkerd({ vars, quietLogs = true }) {
   const gatewayPort = await freePort();
   const floorPort = await freePort();
   const configPath = join(dir, "workerd.capnp");
-  writeFileSync(configPath, workerdConfig({ configDir: dir, bundlePath, floorPath, storageDir, gatewayPort, floorPort, vars }));
+  writeFileSync(
+    configPath,
+    workerdConfig({ configDir: dir, bundlePath, floorPath, storageDir, gatewayPort, floorPort, vars }),
+  );
   const child = spawn(WORKERD_BIN, ["serve", configPath, "--experimental"], {
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,0 +1,106 @@
+/**
+ * Upstream mocks for the bench, on 127.0.0.1. They do as little as possible, so the numbers measure the
+ * gateway, not the mock:
+ *
+ * - `GET|POST /json`: a small JSON answer (the request body, if any, is read and discarded);
+ * - `GET /sse?n=64&gapMs=20`: `n` SSE events in the OpenAI chunk shape, the first at once, then one
+ *   every `gapMs` (each event is its own write);
+ * - `GET /blob?bytes=N`: N bytes in 64 KiB writes, honouring backpressure;
+ * - `POST /sink`: reads the whole body and answers `{"bytes": n}`;
+ * - a WebSocket echo server on its own port (any path).
+ */
+import { createServer } from "node:http";
+import { WebSocketServer } from "ws";
+
+const SMALL_JSON = JSON.stringify({
+  id: "chatcmpl-bench",
+  object: "chat.completion",
+  model: "bench-model",
+  choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
+});
+const BLOB_CHUNK_BYTES = 64 * 1024;
+const BLOB_CHUNK = Buffer.alloc(BLOB_CHUNK_BYTES, 0x61);
+
+function sseEvent(i) {
+  return `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", seq: i, choices: [{ index: 0, delta: { content: `tok${i} ` } }] })}\n\n`;
+}
+
+async function writeBlob(res, total) {
+  res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(total) });
+  let sent = 0;
+  while (sent < total) {
+    const n = Math.min(BLOB_CHUNK_BYTES, total - sent);
+    sent += n;
+    if (!res.write(n === BLOB_CHUNK_BYTES ? BLOB_CHUNK : BLOB_CHUNK.subarray(0, n))) {
+      await new Promise((r) => res.once("drain", r));
+    }
+  }
+  res.end();
+}
+
+function handle(req, res) {
+  const url = new URL(req.url, "http://mock");
+  if (url.pathname.endsWith("/sink")) {
+    let bytes = 0;
+    req.on("data", (chunk) => {
+      bytes += chunk.length;
+    });
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ bytes }));
+    });
+    return;
+  }
+  req.resume();
+  req.on("end", () => {
+    if (url.pathname.endsWith("/sse")) {
+      const n = Number(url.searchParams.get("n") ?? 64);
+      const gapMs = Number(url.searchParams.get("gapMs") ?? 20);
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      let i = 0;
+      const tick = () => {
+        if (res.destroyed) return;
+        res.write(sseEvent(i));
+        i++;
+        if (i < n) setTimeout(tick, gapMs);
+        else res.end("data: [DONE]\n\n");
+      };
+      tick();
+    } else if (url.pathname.endsWith("/blob")) {
+      void writeBlob(res, Number(url.searchParams.get("bytes") ?? 1024));
+    } else {
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(SMALL_JSON),
+      });
+      res.end(SMALL_JSON);
+    }
+  });
+}
+
+/** Starts the HTTP mock and the WebSocket echo; returns their ports and `close()`. */
+export async function startBenchMocks() {
+  const http = createServer(handle);
+  http.keepAliveTimeout = 30_000;
+  await new Promise((r) => http.listen(0, "127.0.0.1", r));
+  const wsHttp = createServer((_req, res) => {
+    res.writeHead(426);
+    res.end();
+  });
+  const wss = new WebSocketServer({ server: wsHttp });
+  wss.on("connection", (ws) => {
+    ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
+  });
+  await new Promise((r) => wsHttp.listen(0, "127.0.0.1", r));
+  return {
+    httpPort: http.address().port,
+    wsPort: wsHttp.address().port,
+    async close() {
+      for (const client of wss.clients) client.terminate();
+      http.closeAllConnections();
+      wsHttp.closeAllConnections();
+      await Promise.all([new Promise((r) => http.close(r)), new Promise((r) => wsHttp.close(r))]);
+    },
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * The HTTP measurements of the bench. Every one interleaves the sides (direct, floor, gateway routes)
+ * round by round, rotating their order, and reports the median of the per-round statistics, so slow
+ * drift of the machine (other processes, CPU frequency) hits every side alike.
+ */
+import { closedLoop, keepAliveAgent, sseArrivals, timedRequest } from "./client.mjs";
+import { median, percentile, round } from "./stats.mjs";
+
+/** Rotates a list by `k` (round k starts with a different side). */
+const rotate = (list, k) => list.map((_, i) => list[(i + k) % list.length]);
+
+function ensureOk(res, side, what) {
+  if (res.status < 200 || res.status >= 300) {
+    throw new Error(`${what}: ${side} answered ${res.status}: ${res.text.slice(0, 300)}`);
+  }
+}
+
+/**
+ * Added latency at concurrency 1 (sequential keep-alive client). `sides` maps a name to a base URL;
+ * `direct` must be one of them. Returns per side p50/p99 (median of round values) and the added
+ * p50/p99 against direct.
+ */
+export async function latency(sides, { rounds, perRound, warmup }) {
+  const names = Object.keys(sides);
+  const agents = Object.fromEntries(names.map((n) => [n, keepAliveAgent(1)]));
+  for (const name of names) {
+    for (let i = 0; i < warmup; i++)
+      ensureOk(await timedRequest(`${sides[name]}/json`, { agent: agents[name] }), name, "latency warm-up");
+  }
+  const perSide = Object.fromEntries(names.map((n) => [n, { p50: [], p99: [] }]));
+  for (let r = 0; r < rounds; r++) {
+    for (const name of rotate(names, r)) {
+      const times = [];
+      for (let i = 0; i < perRound; i++) {
+        const res = await timedRequest(`${sides[name]}/json`, { agent: agents[name] });
+        ensureOk(res, name, "latency");
+        times.push(res.ms);
+      }
+      perSide[name].p50.push(percentile(times, 50));
+      perSide[name].p99.push(percentile(times, 99));
+    }
+  }
+  for (const agent of Object.values(agents)) agent.destroy();
+  const out = {};
+  const d50 = median(perSide.direct.p50);
+  const d99 = median(perSide.direct.p99);
+  for (const name of names) {
+    const p50 = median(perSide[name].p50);
+    const p99 = median(perSide[name].p99);
+    out[name] = {
+      p50_ms: round(p50, 3),
+      p99_ms: round(p99, 3),
+      added_p50_ms: round(p50 - d50, 3),
+      added_p99_ms: round(p99 - d99, 3),
+    };
+  }
+  return out;
+}
+
+/** Requests per second at each concurrency (closed loop, keep-alive), and the ratio to direct. */
+export async function throughput(sides, { concurrencies, rounds, durationMs }) {
+  const names = Object.keys(sides);
+  const out = {};
+  for (const concurrency of concurrencies) {
+    const perSide = Object.fromEntries(names.map((n) => [n, []]));
+    const failures = Object.fromEntries(names.map((n) => [n, 0]));
+    for (let r = 0; r < rounds; r++) {
+      for (const name of rotate(names, r)) {
+        const agent = keepAliveAgent(concurrency);
+        const result = await closedLoop(`${sides[name]}/json`, { concurrency, durationMs, agent });
+        agent.destroy();
+        perSide[name].push(result.rps);
+        failures[name] += result.failed;
+      }
+    }
+    const direct = median(perSide.direct);
+    out[`c${concurrency}`] = Object.fromEntries(
+      names.map((n) => [
+        n,
+        {
+          rps: round(median(perSide[n]), 0),
+          ratio: round(median(perSide[n]) / direct, 3),
+          failed: failures[n],
+        },
+      ]),
+    );
+  }
+  return out;
+}
+
+/**
+ * SSE: `events` deltas every `gapMs`. The sides of a round stream at the same time (the streams are
+ * mostly idle, so they do not disturb each other). Added TTFB is the first event's arrival, added gap
+ * the p50 and p99 of the inter-event gaps, each against direct.
+ */
+export async function streaming(sides, { rounds, events, gapMs }) {
+  const names = Object.keys(sides);
+  const perSide = Object.fromEntries(names.map((n) => [n, { ttfb: [], gap50: [], gap99: [], missing: 0 }]));
+  for (let r = 0; r < rounds; r++) {
+    const results = await Promise.all(
+      names.map((n) =>
+        sseArrivals(`${sides[n]}/sse?n=${events}&gapMs=${gapMs}`, { agent: keepAliveAgent(1) }),
+      ),
+    );
+    results.forEach((res, i) => {
+      const name = names[i];
+      if (res.status !== 200) throw new Error(`SSE: ${name} answered ${res.status}`);
+      // `events` deltas and the closing [DONE].
+      perSide[name].missing += events + 1 - res.arrivals.length;
+      const gaps = res.arrivals.slice(1, events).map((t, k) => t - res.arrivals[k]);
+      perSide[name].ttfb.push(res.arrivals[0]);
+      perSide[name].gap50.push(percentile(gaps, 50));
+      perSide[name].gap99.push(percentile(gaps, 99));
+    });
+  }
+  const d = perSide.direct;
+  return Object.fromEntries(
+    names.map((n) => {
+      const s = perSide[n];
+      return [
+        n,
+        {
+          ttfb_ms: round(median(s.ttfb), 3),
+          added_ttfb_ms: round(median(s.ttfb) - median(d.ttfb), 3),
+          gap_p50_ms: round(median(s.gap50), 3),
+          added_gap_p50_ms: round(median(s.gap50) - median(d.gap50), 3),
+          gap_p99_ms: round(median(s.gap99), 3),
+          added_gap_p99_ms: round(median(s.gap99) - median(d.gap99), 3),
+          missing_events: s.missing,
+        },
+      ];
+    }),
+  );
+}
+
+/**
+ * A large body each way: upload (`POST /sink`, streamed request body) and download (`GET /blob`).
+ * MB/s per side and the ratio to direct; the gateway's peak RSS is sampled while its transfers run.
+ */
+export async function largeBodies(sides, { rounds, bytes, rss, gatewaySide }) {
+  const names = Object.keys(sides);
+  const out = { bytes, upload: {}, download: {} };
+  const baselineRss = rss.peak();
+  let peakRss = baselineRss;
+  for (const direction of ["upload", "download"]) {
+    const perSide = Object.fromEntries(names.map((n) => [n, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const name of rotate(names, r)) {
+        if (name === gatewaySide) rss.reset();
+        const agent = keepAliveAgent(1);
+        const res =
+          direction === "upload"
+            ? await timedRequest(`${sides[name]}/sink`, { agent, method: "POST", body: { bytes } })
+            : await timedRequest(`${sides[name]}/blob?bytes=${bytes}`, { agent });
+        agent.destroy();
+        ensureOk(res, name, direction);
+        const received = direction === "upload" ? JSON.parse(res.text).bytes : res.bytes;
+        if (received !== bytes) throw new Error(`${direction}: ${name} moved ${received} of ${bytes} bytes`);
+        perSide[name].push(bytes / 1e6 / (res.ms / 1000));
+        if (name === gatewaySide) peakRss = Math.max(peakRss, rss.peak());
+      }
+    }
+    const direct = median(perSide.direct);
+    out[direction] = Object.fromEntries(
+      names.map((n) => [
+        n,
+        { mb_per_s: round(median(perSide[n]), 1), ratio: round(median(perSide[n]) / direct, 3) },
+      ]),
+    );
+  }
+  out.workerd_rss_before_mb = round(baselineRss / 1e6, 1);
+  out.workerd_rss_peak_mb = round(peakRss / 1e6, 1);
+  return out;
+}

@@ -1,0 +1,95 @@
+/** The bench's printed table (also pasted into the README section). */
+
+const SIDE_LABELS = {
+  direct: "direct (no Worker)",
+  floor: "floor: bare pass-through Worker",
+  socket_preset: "gateway, socket preset",
+  fetch_preset: "gateway, fetch preset",
+  generic: "gateway, generic route (socket)",
+};
+
+const fmt = (v, digits = 2) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits));
+const pad = (s, n) => String(s).padEnd(n);
+const lpad = (s, n) => String(s).padStart(n);
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? pad(c, widths[i]) : lpad(c, widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+export function formatTable(r) {
+  const m = r.machine;
+  const out = [
+    `Machine: ${m.cpu_model}, ${m.cores} cores, ${m.memory_gb} GB; ${m.platform}; Node ${m.node}; ${m.workerd}; ${m.date} (${r.mode} run)`,
+    "",
+    "Latency, small JSON, concurrency 1 (ms; added = side − direct)",
+    table(
+      ["side", "p50", "p99", "added p50", "added p99"],
+      Object.entries(r.latency).map(([k, v]) => [
+        SIDE_LABELS[k] ?? k,
+        fmt(v.p50_ms, 3),
+        fmt(v.p99_ms, 3),
+        fmt(v.added_p50_ms, 3),
+        fmt(v.added_p99_ms, 3),
+      ]),
+    ),
+    "",
+    "Throughput, small JSON, keep-alive client (req/s; ratio = side ÷ direct)",
+    table(
+      ["side", "c=32 req/s", "ratio", "c=128 req/s", "ratio"],
+      Object.keys(r.throughput.c32).map((k) => [
+        SIDE_LABELS[k] ?? k,
+        fmt(r.throughput.c32[k].rps, 0),
+        fmt(r.throughput.c32[k].ratio, 3),
+        fmt(r.throughput.c128[k].rps, 0),
+        fmt(r.throughput.c128[k].ratio, 3),
+      ]),
+    ),
+    "",
+    "SSE, 64 deltas every 20 ms (ms; added = side − direct)",
+    table(
+      ["side", "TTFB", "added TTFB", "gap p50", "added gap p50", "gap p99", "added gap p99", "lost events"],
+      Object.entries(r.sse).map(([k, v]) => [
+        SIDE_LABELS[k] ?? k,
+        fmt(v.ttfb_ms, 3),
+        fmt(v.added_ttfb_ms, 3),
+        fmt(v.gap_p50_ms, 3),
+        fmt(v.added_gap_p50_ms, 3),
+        fmt(v.gap_p99_ms, 3),
+        fmt(v.added_gap_p99_ms, 3),
+        v.missing_events,
+      ]),
+    ),
+    "",
+    `Large body, ${r.large_body.bytes / 2 ** 20} MiB each way (MB/s; ratio = side ÷ direct)`,
+    table(
+      ["side", "upload MB/s", "ratio", "download MB/s", "ratio"],
+      Object.keys(r.large_body.upload).map((k) => [
+        SIDE_LABELS[k] ?? k,
+        fmt(r.large_body.upload[k].mb_per_s, 1),
+        fmt(r.large_body.upload[k].ratio, 3),
+        fmt(r.large_body.download[k].mb_per_s, 1),
+        fmt(r.large_body.download[k].ratio, 3),
+      ]),
+    ),
+    `workerd RSS: ${fmt(r.large_body.workerd_rss_before_mb, 1)} MB before, ${fmt(r.large_body.workerd_rss_peak_mb, 1)} MB peak during the gateway's transfers`,
+    "",
+  ];
+  const g = r.gemini_repair;
+  out.push(
+    g.skipped
+      ? `Gemini repair: skipped: ${g.skipped}`
+      : `Gemini repair (${g.rounds} streams cut after 300 chars): upstream cut → first continued byte at the client p50 ${fmt(g.cut_to_first_continued_byte_ms_p50, 1)} ms (max ${fmt(g.cut_to_first_continued_byte_ms_max, 1)} ms); cut → continuation request at the upstream p50 ${fmt(g.cut_to_continuation_request_ms_p50, 1)} ms; wrong streams: ${g.wrong_streams}`,
+  );
+  const w = r.websocket;
+  out.push(
+    w.skipped
+      ? `WebSocket: skipped: ${w.skipped}`
+      : `WebSocket round trip, 64-byte text (${w.messages} messages each): direct p50 ${fmt(w.direct_rtt_p50_ms, 3)} ms, gateway p50 ${fmt(w.gateway_rtt_p50_ms, 3)} ms (×${fmt(w.ratio_p50, 2)}, +${fmt(w.added_p50_ms, 3)} ms); p99 ${fmt(w.direct_rtt_p99_ms, 3)} / ${fmt(w.gateway_rtt_p99_ms, 3)} ms`,
+  );
+  out.push(
+    `workerd RSS: ${fmt(r.workerd_rss_startup_mb, 1)} MB after start-up, ${fmt(r.workerd_rss_peak_mb, 1)} MB peak over the whole run`,
+  );
+  return out.join("\n");
+}

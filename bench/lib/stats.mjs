@@ -1,0 +1,48 @@
+/** Small statistics and a seeded random source shared by the bench and the soak. */
+
+/** Nearest-rank percentile of an unsorted numeric array (p in 0..100); NaN when empty. */
+export function percentile(values, p) {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+export const median = (values) => percentile(values, 50);
+
+/** Median of per-round statistics: robust against one noisy round (the bench's headline method). */
+export function medianOfRounds(rounds, stat) {
+  return median(rounds.map(stat));
+}
+
+/** mulberry32: a tiny deterministic PRNG, so a soak run is reproducible from its seed. */
+export function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Integer in [min, max] from a random source. */
+export const randomInt = (random, min, max) => min + Math.floor(random() * (max - min + 1));
+
+/** Picks from `[weight, value]` pairs. */
+export function weightedPick(random, pairs) {
+  const total = pairs.reduce((sum, [w]) => sum + w, 0);
+  let x = random() * total;
+  for (const [w, value] of pairs) {
+    x -= w;
+    if (x < 0) return value;
+  }
+  return pairs[pairs.length - 1][1];
+}
+
+export const round = (value, digits = 2) =>
+  Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : null;
+
+/** Milliseconds since an arbitrary origin, sub-millisecond resolution. */
+export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;

@@ -1,0 +1,136 @@
+/**
+ * `npm run bench [-- --quick]`: measures what the gateway adds on top of talking to the upstream
+ * directly, under plain `workerd serve` (DESIGN §9), with a bare pass-through Worker in the same
+ * workerd as the floor. Prints a table, writes bench/results.json and bench/chart.svg.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { renderChart } from "./chart.mjs";
+import { startGeminiMock } from "./lib/gemini-mock.mjs";
+import { machineInfo } from "./lib/machine.mjs";
+import { largeBodies, latency, streaming, throughput } from "./lib/measure.mjs";
+import { geminiRepair, webSocketRoundTrip } from "./lib/measure-sessions.mjs";
+import { startMockProcess } from "./lib/mock-process.mjs";
+import { formatTable } from "./lib/report.mjs";
+import { nowMs } from "./lib/stats.mjs";
+import { REPO_DIR, rssBytes, rssSampler, startWorkerd } from "./lib/workerd.mjs";
+
+const AUTH_TOKEN = "bench-token";
+const quick = process.argv.includes("--quick");
+const PLAN = quick
+  ? {
+      latency: { rounds: 4, perRound: 50, warmup: 30 },
+      throughput: { rounds: 1, durationMs: 1500 },
+      sse: 2,
+      body: 1,
+      gemini: 2,
+      ws: { rounds: 2, perRound: 100 },
+    }
+  : {
+      latency: { rounds: 10, perRound: 100, warmup: 100 },
+      throughput: { rounds: 3, durationMs: 2500 },
+      sse: 5,
+      body: 3,
+      gemini: 6,
+      ws: { rounds: 6, perRound: 200 },
+    };
+const BODY_BYTES = 50 * 1024 * 1024;
+
+const log = (line) => process.stderr.write(`bench: ${line}\n`);
+
+async function main() {
+  const started = nowMs();
+  const mocks = await startMockProcess(join(REPO_DIR, "bench/lib/bench-mocks.mjs"), "startBenchMocks");
+  const gemini = await startGeminiMock();
+  const direct = `http://127.0.0.1:${mocks.httpPort}`;
+  const endpoints = {
+    "bench-socket": { targets: [direct], transport: "socket" },
+    "bench-fetch": { targets: [direct], transport: "fetch" },
+    "bench-gemini": { targets: [gemini.url], transport: "socket", gemini: true },
+  };
+  log("building the Worker bundle and starting workerd serve");
+  const workerd = await startWorkerd({
+    vars: {
+      AUTH_TOKEN,
+      ALLOW_PRIVATE_TARGETS: "true",
+      ENDPOINTS: JSON.stringify(endpoints),
+      PRESET_AUTH_ENABLED: "false",
+      GEMINI_SPECIAL_HANDLING_ENABLED: "true",
+      DEBUG_MODE: "false",
+      AGGRESSIVE_FALLBACK: "true",
+    },
+  });
+  const rss = rssSampler(workerd.pid);
+  const startupRssMb = Math.round(rssBytes(workerd.pid) / 1e5) / 10;
+  const gw = workerd.gatewayUrl;
+  const sides = {
+    direct,
+    floor: `${workerd.floorUrl}/${mocks.httpPort}`,
+    socket_preset: `${gw}/bench-socket`,
+    fetch_preset: `${gw}/bench-fetch`,
+    generic: `${gw}/${AUTH_TOKEN}/http/127.0.0.1:${mocks.httpPort}`,
+  };
+  const results = { machine: machineInfo(), mode: quick ? "quick" : "full", method: {} };
+  try {
+    log("latency at concurrency 1");
+    results.latency = await latency(sides, PLAN.latency);
+    log("throughput at concurrency 32 and 128");
+    results.throughput = await throughput(
+      { direct, floor: sides.floor, socket_preset: sides.socket_preset, fetch_preset: sides.fetch_preset },
+      { concurrencies: [32, 128], ...PLAN.throughput },
+    );
+    log("SSE streaming, 64 deltas every 20 ms");
+    results.sse = await streaming(
+      { direct, floor: sides.floor, socket_preset: sides.socket_preset },
+      { rounds: PLAN.sse, events: 64, gapMs: 20 },
+    );
+    log("50 MiB each way");
+    results.large_body = await largeBodies(
+      { direct, floor: sides.floor, socket_preset: sides.socket_preset, fetch_preset: sides.fetch_preset },
+      { rounds: PLAN.body, bytes: BODY_BYTES, rss, gatewaySide: "socket_preset" },
+    );
+    log("Gemini repair");
+    results.gemini_repair = await geminiRepair({
+      gatewayUrl: gw,
+      geminiMockUrl: gemini.url,
+      endpoint: "bench-gemini",
+      rounds: PLAN.gemini,
+    });
+    log("WebSocket round trip");
+    results.websocket = await webSocketRoundTrip({
+      directUrl: `ws://127.0.0.1:${mocks.wsPort}/echo`,
+      gatewayUrl: `${gw.replace("http:", "ws:")}/${AUTH_TOKEN}/ws/127.0.0.1:${mocks.wsPort}/echo`,
+      ...PLAN.ws,
+    });
+    results.workerd_rss_startup_mb = startupRssMb;
+    results.workerd_rss_peak_mb = Math.round(rss.peak() / 1e5) / 10;
+  } catch (error) {
+    process.stderr.write(
+      `bench failed: ${error.stack ?? error}\nworkerd log tail:\n${workerd.log.slice(-20).join("")}\n`,
+    );
+    process.exitCode = 1;
+  } finally {
+    rss.stop();
+    await workerd.stop();
+    await mocks.close();
+    await gemini.close();
+  }
+  if (process.exitCode) return;
+  results.method = {
+    interleaving:
+      "sides alternate round by round with rotating order; figures are medians of per-round statistics",
+    plan: PLAN,
+    client:
+      "node:http keep-alive agents in one Node process on the same machine; all upstreams are mocks on 127.0.0.1",
+    gateway:
+      "wrangler deploy --dry-run bundle under plain `workerd serve`, SQLite Durable Objects on local disk",
+    floor: "a bare pass-through Worker (one fetch) in the same workerd process",
+  };
+  results.duration_s = Math.round((nowMs() - started) / 100) / 10;
+  writeFileSync(join(REPO_DIR, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(REPO_DIR, "bench/chart.svg"), renderChart(results));
+  process.stdout.write(`${formatTable(results)}\n`);
+  log(`wrote bench/results.json and bench/chart.svg in ${results.duration_s} s`);
+}
+
+await main();
