@@ -89,7 +89,9 @@ export function renderCard(card: EndpointCard, lang: Lang, origin: string): stri
   const alias = card.aliasOf
     ? `<p class="alias">${tr(lang, "aliasOf")} <code>/${escapeHtml(card.aliasOf)}</code></p>`
     : "";
-  const note = card.note ? `<p class="note">${escapeHtml(card.note)}</p>` : "";
+  const note = card.note
+    ? `<p class="note" title="${escapeHtml(card.note)}">${escapeHtml(card.note)}</p>`
+    : "";
   return (
     `<article class="card${card.overridden ? " is-overridden" : ""}" data-endpoint="${escapeHtml(card.name)}" data-search="${escapeHtml(search)}">` +
     `<div class="card-head"><h3 class="display-name">${escapeHtml(card.displayName)}</h3><code class="route">${escapeHtml(path)}</code></div>` +
@@ -204,6 +206,7 @@ ${warnings ? `<div class="alerts">${warnings}</div>` : ""}
     <input type="password" id="token-input" name="token" data-i18n-placeholder="tokenPlaceholder" placeholder="${escapeHtml(t(lang, "tokenPlaceholder"))}" spellcheck="false">
     <label class="check"><input type="checkbox" id="token-remember"> ${tr(lang, "remember")}</label>
     <button type="submit" class="primary" id="token-connect">${tr(lang, "connect")}</button>
+    <span class="connected-note">${tr(lang, "tokenSaved")}</span>
     <button type="button" class="ghost" id="token-forget" hidden>${tr(lang, "disconnect")}</button>
   </form>
   <p class="status" id="health-status" role="status">${tr(lang, model.authConfigured ? "statusIdle" : "statusLoading")}</p>

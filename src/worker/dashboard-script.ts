@@ -126,6 +126,11 @@ document.querySelectorAll("[data-tab]").forEach(function (tab) {
 });
 
 /* ---------- live health ---------- */
+function clearToken() {
+  var s = store("sessionStorage"), l = store("localStorage");
+  if (s) s.removeItem(TOKEN_KEY);
+  if (l) l.removeItem(TOKEN_KEY);
+}
 function readToken() {
   var s = store("sessionStorage"), l = store("localStorage");
   return (s && s.getItem(TOKEN_KEY)) || (l && l.getItem(TOKEN_KEY)) || "";
@@ -145,7 +150,7 @@ function poll() {
   var token = readToken();
   if (token) headers["x-proxy-token"] = token;
   fetch("/health", { headers: headers, cache: "no-store", credentials: "omit" }).then(function (response) {
-    if (response.status === 401 || response.status === 403) { stopPolling(); setStatus("statusUnauthorized", "", "bad"); return null; }
+    if (response.status === 401 || response.status === 403) { stopPolling(); clearToken(); setConnected(false); setStatus("statusUnauthorized", "", "bad"); return null; }
     if (response.status === 404) { stopPolling(); setStatus("statusUnavailable", "(404)", "bad"); return null; }
     if (!response.ok) throw new Error("HTTP " + response.status);
     return response.json();
@@ -189,15 +194,13 @@ function sparkline(points) {
   var known = points.filter(function (p) { return p !== null; });
   svg.setAttribute("aria-label", known.length ? Math.round(known[known.length - 1] * 100) + "%" : "-");
   var offset = HISTORY_POINTS - points.length;
+  var track = document.createElementNS(SVG, "rect");
+  track.setAttribute("width", String(w));
+  track.setAttribute("height", String(h));
+  track.setAttribute("rx", "3");
+  track.setAttribute("class", "track");
+  svg.appendChild(track);
   points.forEach(function (p, i) {
-    var track = document.createElementNS(SVG, "rect");
-    track.setAttribute("x", String((offset + i) * bar + 0.5));
-    track.setAttribute("width", String(Math.max(1, bar - 1)));
-    track.setAttribute("y", "0");
-    track.setAttribute("height", String(h));
-    track.setAttribute("rx", "1");
-    track.setAttribute("class", "track");
-    svg.appendChild(track);
     if (p === null) return;
     var rect = document.createElementNS(SVG, "rect");
     var height = Math.max(3, p * h);
@@ -220,9 +223,14 @@ function statePill(state) {
 }
 function pct(rate) { return rate === null || rate === undefined ? "–" : (rate * 100).toFixed(rate >= 0.999 || rate === 0 ? 0 : 1) + "%"; }
 function ms(value) { return value === null || value === undefined ? "–" : Math.round(value) + " ms"; }
+function duration(seconds) {
+  if (seconds < 60) return seconds + "s";
+  if (seconds < 3600) return Math.floor(seconds / 60) + "m " + (seconds % 60) + "s";
+  return Math.floor(seconds / 3600) + "h " + Math.floor((seconds % 3600) / 60) + "m";
+}
 function relative(iso) {
   var seconds = Math.round((Date.parse(iso) - (Date.now() + clockOffsetMs)) / 1000);
-  return seconds >= 0 ? T("inSeconds", { n: seconds }) : T("ago", { n: -seconds });
+  return seconds >= 0 ? T("inSeconds", { n: duration(seconds) }) : T("ago", { n: duration(-seconds) });
 }
 function cell(label, child, cls) {
   var c = el("div", "cell" + (cls ? " " + cls : ""));
@@ -337,31 +345,31 @@ setInterval(function () {
 var form = $("token-form");
 var input = $("token-input");
 var forget = $("token-forget");
+function setConnected(on) {
+  forget.hidden = !on;
+  form.classList.toggle("connected", on);
+}
 form.addEventListener("submit", function (event) {
   event.preventDefault();
   var token = input.value.trim();
   if (!token) return;
-  var s = store("sessionStorage"), l = store("localStorage");
-  if (s) s.removeItem(TOKEN_KEY);
-  if (l) l.removeItem(TOKEN_KEY);
-  var target = $("token-remember").checked ? l : s;
+  clearToken();
+  var target = store($("token-remember").checked ? "localStorage" : "sessionStorage");
   if (target) target.setItem(TOKEN_KEY, token);
   input.value = "";
-  forget.hidden = false;
+  setConnected(true);
   startPolling();
 });
 forget.addEventListener("click", function () {
-  var s = store("sessionStorage"), l = store("localStorage");
-  if (s) s.removeItem(TOKEN_KEY);
-  if (l) l.removeItem(TOKEN_KEY);
+  clearToken();
   stopPolling();
   report = null;
   history.clear();
   $("health-sessions").textContent = "";
   $("health-endpoints").textContent = "";
-  forget.hidden = true;
+  setConnected(false);
   setStatus("statusIdle");
 });
 if (!data.authConfigured) startPolling();
-else if (readToken()) { forget.hidden = false; startPolling(); }
+else if (readToken()) { setConnected(true); startPolling(); }
 })();`;

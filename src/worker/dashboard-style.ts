@@ -78,6 +78,7 @@ padding:14px;box-shadow:var(--shadow);min-width:0}
 .hosts code{overflow-wrap:anywhere}
 .weight{color:var(--muted);font-size:.78rem;font-family:var(--mono)}
 .note,.alias{margin:0;font-size:.8rem;color:var(--muted)}
+.note{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;line-clamp:2;overflow:hidden}
 .url-row{margin-top:auto;display:flex;align-items:center;gap:8px;background:var(--panel-2);border:1px solid var(--border);border-radius:10px;padding:6px 6px 6px 10px}
 .url{flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-size:.8rem}
 button{font:inherit;cursor:pointer}
@@ -91,6 +92,9 @@ button{font:inherit;cursor:pointer}
 border-radius:var(--radius);padding:12px 14px;box-shadow:var(--shadow)}
 .token-form>label:first-child{font-weight:600;font-size:.9rem}
 .token-form input[type=password]{flex:1 1 220px}
+.token-form.connected>:not(#token-forget):not(.connected-note){display:none}
+.connected-note{display:none;flex:1;font-size:.9rem;color:var(--ok);font-weight:600}
+.token-form.connected .connected-note{display:block}
 .check{display:flex;align-items:center;gap:6px;font-size:.85rem;color:var(--muted)}
 .primary{background:var(--accent);color:#fff;border:0;border-radius:10px;padding:8px 16px;font-weight:600}
 .ghost{background:none;border:1px solid var(--border);color:var(--muted);border-radius:10px;padding:7px 12px}
@@ -129,7 +133,7 @@ align-items:center;padding:9px 14px;border-bottom:1px solid var(--border);font-s
 .err{color:var(--bad);font-size:.82rem}
 .until{font-variant-numeric:tabular-nums}
 .spark{width:96px;height:24px;display:block}
-.spark .good{fill:var(--ok)}.spark .fair{fill:var(--warn)}.spark .poor{fill:var(--bad)}.spark .track{fill:var(--panel-2);stroke:var(--border);stroke-width:.5}
+.spark .good{fill:var(--ok)}.spark .fair{fill:var(--warn)}.spark .poor{fill:var(--bad)}.spark .track{fill:var(--panel-2)}
 .sub{font-size:.78rem}.bad-text{color:var(--bad)}
 details.idle{font-size:.88rem;color:var(--muted)}
 details.idle summary{cursor:pointer;padding:6px 0}
@@ -156,7 +160,7 @@ font-size:.84rem;line-height:1.6;border:1px solid var(--border)}
 .target-row.header{display:none}.target-row .cell[data-label]::before{content:attr(data-label);display:block;font-size:.68rem;color:var(--muted);text-transform:uppercase;letter-spacing:.03em}}
 @media (max-width:720px){.wrap{padding:0 14px}body{font-size:14px}.tagline{display:none}h1{font-size:1.1rem}
 .logo{width:34px;height:34px}.logo::before{top:11px;left:8px;right:8px}.logo::after{top:19px;left:8px;right:13px}
-.features{grid-template-columns:1fr}.cards{grid-template-columns:1fr}section{margin:28px 0}
+.features{grid-template-columns:1fr;gap:8px}.feature{padding:10px 12px}.feature p{font-size:.82rem}.icon{width:28px;height:28px;padding:5px}.cards{grid-template-columns:1fr}section{margin:28px 0}
 .target-row{grid-template-columns:1fr 1fr}
 .config-table thead{display:none}.config-table tr{display:grid;grid-template-columns:1fr 1fr;border-bottom:1px solid var(--border)}
 .config-table th[scope=row],.config-table .meaning{grid-column:1/-1}.config-table td,.config-table th{border-bottom:0;padding:6px 12px}

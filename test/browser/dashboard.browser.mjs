@@ -240,7 +240,7 @@ try {
     assert.equal(await page.evaluate(() => sessionStorage.getItem("llm-gateway.proxy-token")), TOKEN);
     assert.equal(await page.evaluate(() => localStorage.getItem("llm-gateway.proxy-token")), null);
     const limitedRow = pool.locator(`.target-row[data-target="${targets.limited}"]`);
-    assert.match(await limitedRow.locator(".until").textContent(), /in \d+s/);
+    assert.match(await limitedRow.locator(".until").textContent(), /^in (\d+m )?\d+s$/);
     assert.match(await limitedRow.textContent(), /429/);
     assert.equal(await pool.locator(`[data-target="${targets.healthy}"] .pill`).textContent(), "healthy");
     // Two more polls feed the client-side success-rate history.
@@ -309,6 +309,34 @@ try {
 
   await step("no console errors over the whole session", async () => {
     assert.deepEqual(consoleErrors, []);
+  });
+
+  await step("section screenshots (desktop and phone)", async () => {
+    for (const [name, width, height] of [
+      ["desktop", 1280, 800],
+      ["mobile", 390, 844],
+    ]) {
+      await page.setViewportSize({ width, height });
+      for (const section of ["about", "endpoints", "health", "usage", "config"]) {
+        await page
+          .locator(`#${section}`)
+          .screenshot({ path: join(SCREENSHOTS, `${name}-section-${section}.png`) });
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  await step("a rejected token is reported, forgotten, and can be re-entered", async () => {
+    await page.click("#token-forget");
+    await page.fill("#token-input", "not-the-token");
+    await page.click("#token-connect");
+    await page.locator('#health-status[data-tone="bad"]').waitFor();
+    assert.match(await page.locator("#health-status").textContent(), /401/);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("llm-gateway.proxy-token")), null);
+    assert.ok(await page.locator("#token-input").isVisible());
+    // The browser logs the 401 itself; nothing else may appear.
+    const others = consoleErrors.filter((text) => !/status of 401/.test(text));
+    assert.deepEqual(others, []);
   });
 } catch (error) {
   results.push({ name: "setup", ok: false });
