@@ -1,7 +1,17 @@
 import { googleStatusFor } from "../transport/errors";
 import { readAttemptStream } from "./engine-attempt";
+import { AttemptCollector, chunkFrom, finalChunk, textLength } from "./engine-collect";
 import {
-  type Aligner,
+  type AttemptStep,
+  type Failure,
+  failureFromStreamError,
+  raceTimeout,
+  readBounded,
+  safeJson,
+  step,
+  TIMEOUT,
+} from "./engine-support";
+import {
   type AttemptMode,
   type AttemptRecord,
   DEFAULT_ENGINE_BOUNDS,
@@ -11,34 +21,15 @@ import {
   type EngineResult,
   type EngineSummary,
 } from "./engine-types";
-import {
-  type AttemptObservation,
-  classifyAttempt,
-  isTerminalFinishReason,
-  type Outcome,
-  type StreamEnd,
-} from "./outcome";
+import { classifyAttempt, type Outcome, type StreamEnd } from "./outcome";
 import { serverErrorBackoffMs, upstreamRetryDelayMs } from "./retry-delay";
 import type {
-  Candidate,
   GenerateContentRequest,
   GenerateContentResponse,
   GoogleErrorBody,
-  Part,
   UsageMetadata,
 } from "./types";
 import { sumUsage } from "./usage";
-
-const MAX_ERROR_BODY_CHARS = 64 * 1024;
-
-/** What ended an attempt that did not finish the generation, and how long to wait before the next one. */
-interface Failure {
-  status: number | null;
-  body: string;
-  contentType: string;
-  reason: string;
-  retryAfter?: string;
-}
 
 /**
  * The continuation engine: runs attempts against the injected upstream until the generation is complete (or must
@@ -165,22 +156,9 @@ export class ContinuationEngine {
         "truncated",
       );
     }
-    const aligner: Aligner | null = mode === "continuation" ? this.#in.kit.createAligner(this.#answer) : null;
-    const showThoughts = mode !== "continuation";
-    const obs: AttemptObservation = {
-      finishReason: null,
-      blockReason: null,
-      streamError: null,
-      end: "eof",
-      answerChars: 0,
-      thoughtChars: 0,
-      functionCalls: 0,
-    };
-    let attemptUsage: UsageMetadata | undefined;
-    let terminal: GenerateContentResponse | null = null;
-    const finalParts: Part[] = [];
-    const heldCalls: Part[] = [];
-    let rewrite = false;
+    const aligner = mode === "continuation" ? this.#in.kit.createAligner(this.#answer) : null;
+    const col = new AttemptCollector(aligner, mode !== "continuation");
+    const obs = col.obs;
     let added = 0;
     const stream = readAttemptStream(response.body, {
       clock,
@@ -196,66 +174,29 @@ export class ContinuationEngine {
         end = next.value;
         break;
       }
-      const item = next.value;
-      if (item.type === "error") {
-        obs.streamError = item.error;
+      if (next.value.type === "error") {
+        obs.streamError = next.value.error;
         continue;
       }
-      const chunk = item.chunk;
-      this.#pin(chunk);
-      if (chunk.usageMetadata) attemptUsage = chunk.usageMetadata;
-      if (chunk.promptFeedback?.blockReason) {
-        obs.blockReason = chunk.promptFeedback.blockReason;
-        terminal = chunk;
-        continue;
+      this.#pin(next.value.chunk);
+      const { cand, parts } = col.take(next.value.chunk);
+      if (col.rewrite) {
+        await stream.return("aborted");
+        break;
       }
-      const cand = chunk.candidates?.[0];
-      if (cand?.finishReason) obs.finishReason = cand.finishReason;
-      const out: Part[] = [];
-      for (const part of cand?.content?.parts ?? []) {
-        if (part.thought === true) {
-          obs.thoughtChars += part.text?.length ?? 0;
-          if (showThoughts) out.push(part);
-        } else if (part.functionCall) {
-          obs.functionCalls++;
-          heldCalls.push(part);
-        } else if (typeof part.text === "string") {
-          obs.answerChars += part.text.length;
-          if (aligner === null) {
-            out.push(part);
-            continue;
-          }
-          const s = aligner.push(part.text);
-          if (s.kind === "rewrite") rewrite = true;
-          else if (s.kind === "emit" && s.text.length > 0) out.push({ text: s.text });
-        } else {
-          out.push(part); // inline data, code execution results…: forwarded as they are.
-        }
-        if (rewrite) break;
-      }
-      if (rewrite) break;
-      if (cand?.finishReason && isTerminalFinishReason(cand.finishReason)) {
-        terminal = chunk;
-        finalParts.push(...out);
-      } else if (out.length > 0) {
-        added += textLength(out);
-        yield this.#emit(this.#chunkFrom(cand, out));
+      if (parts.length > 0) {
+        added += textLength(parts);
+        yield this.#emit(chunkFrom(cand, parts));
       }
     }
-    if (aligner !== null && !rewrite) {
-      const s = aligner.finish();
-      if (s.kind === "rewrite") rewrite = true;
-      else if (s.kind === "emit" && s.text.length > 0) {
-        if (terminal !== null) finalParts.push({ text: s.text });
-        else {
-          added += s.text.length;
-          yield this.#emit(this.#chunkFrom(undefined, [{ text: s.text }]));
-        }
-      }
+    const tail = col.finish();
+    if (tail.length > 0) {
+      added += textLength(tail);
+      yield this.#emit(chunkFrom(undefined, tail));
     }
     obs.end = end;
-    if (attemptUsage) this.#usage.push(attemptUsage);
-    const removed = aligner?.removedChars ?? 0;
+    if (col.usage) this.#usage.push(col.usage);
+    const removed = col.removedChars;
     if (this.#signal.aborted) {
       return step({
         outcome: "aborted",
@@ -265,7 +206,7 @@ export class ContinuationEngine {
         removedChars: removed,
       });
     }
-    if (rewrite) {
+    if (col.rewrite) {
       this.#nextMode = "continuation";
       return step({
         outcome: "rewrite",
@@ -286,9 +227,10 @@ export class ContinuationEngine {
       case "complete":
       case "max_tokens":
       case "blocked": {
-        const parts = [...finalParts, ...heldCalls];
-        added += textLength(finalParts);
-        yield this.#emit(this.#finalChunk(terminal, parts));
+        added += textLength(col.finalParts);
+        yield this.#emit(
+          finalChunk(col.terminal, [...col.finalParts, ...col.heldCalls], sumUsage(this.#usage)),
+        );
         const done: EngineResult = outcome.kind === "complete" ? "complete" : outcome.kind;
         const finishReason = obs.blockReason ?? obs.finishReason;
         return step({ ...base, outcome: outcome.kind, answerChars: added, done, finishReason });
@@ -412,25 +354,6 @@ export class ContinuationEngine {
     if (typeof chunk.modelVersion === "string") this.#pinned.modelVersion = chunk.modelVersion;
   }
 
-  #chunkFrom(cand: Candidate | undefined, parts: Part[]): GenerateContentResponse {
-    const { content: _c, finishReason: _f, finishMessage: _m, ...extras } = cand ?? {};
-    return { candidates: [{ ...extras, content: { role: "model", parts }, index: 0 }] };
-  }
-
-  /** The one chunk that carries the finishReason (and the summed usage). */
-  #finalChunk(terminal: GenerateContentResponse | null, parts: Part[]): GenerateContentResponse {
-    const usage = sumUsage(this.#usage);
-    const { candidates, usageMetadata: _u, responseId: _r, modelVersion: _v, ...rest } = terminal ?? {};
-    const cand = candidates?.[0];
-    const out: GenerateContentResponse = { ...rest };
-    if (cand !== undefined || terminal === null) {
-      const content = { role: "model", parts: parts.length > 0 ? parts : [{ text: "" }] };
-      out.candidates = [{ ...cand, content, finishReason: cand?.finishReason ?? "STOP", index: 0 }];
-    }
-    if (usage) out.usageMetadata = usage;
-    return out;
-  }
-
   /** Stamps the pinned ids, counts the chunk and records the answer text the client now has. */
   #emit(chunk: GenerateContentResponse): EngineEvent {
     for (const part of chunk.candidates?.[0]?.content?.parts ?? []) {
@@ -456,81 +379,5 @@ export class ContinuationEngine {
       answerChars: this.#answer.length,
       chunks: this.#chunks,
     };
-  }
-}
-
-interface AttemptStep {
-  status: number | null;
-  outcome: AttemptRecord["outcome"];
-  reason: string;
-  answerChars: number;
-  removedChars: number;
-  waitMs: number;
-  fatal: boolean;
-  done: EngineResult | null;
-  finishReason: string | null;
-}
-
-function step(s: Partial<AttemptStep> & Pick<AttemptStep, "outcome" | "reason">): AttemptStep {
-  return {
-    status: null,
-    answerChars: 0,
-    removedChars: 0,
-    waitMs: 0,
-    fatal: false,
-    done: null,
-    finishReason: null,
-    ...s,
-  };
-}
-
-function textLength(parts: Part[]): number {
-  return parts.reduce(
-    (n, p) => n + (p.thought !== true && typeof p.text === "string" ? p.text.length : 0),
-    0,
-  );
-}
-
-function failureFromStreamError(error: GoogleErrorBody | null, reason: string): Failure {
-  const status = error?.code ?? 502;
-  return { status, body: JSON.stringify({ error }), contentType: "application/json; charset=UTF-8", reason };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
-async function readBounded(response: Response): Promise<string> {
-  try {
-    const text = await response.text();
-    return text.length > MAX_ERROR_BODY_CHARS ? text.slice(0, MAX_ERROR_BODY_CHARS) : text;
-  } catch {
-    return "";
-  }
-}
-
-const TIMEOUT = Symbol("timeout");
-
-async function raceTimeout<T>(
-  work: Promise<T>,
-  ms: number,
-  clock: EngineInput["clock"],
-  ctl: AbortController,
-): Promise<T> {
-  const timer = new AbortController();
-  try {
-    const winner = await Promise.race([work, clock.sleep(Math.max(0, ms), timer.signal).then(() => TIMEOUT)]);
-    if (winner === TIMEOUT) {
-      ctl.abort();
-      work.catch(() => {});
-      throw TIMEOUT;
-    }
-    return winner as T;
-  } finally {
-    timer.abort();
   }
 }
