@@ -8,8 +8,8 @@
  *   no new attempt after `failoverDeadlineMs`), the body replayed from the buffer of
  *   `replay-body.ts` (bodies over `replayBodyLimitBytes` get a single attempt);
  * - other statuses (2xx, 3xx, 4xx except 429) are returned unchanged;
- * - when every attempt failed: the upstream's own answer when there was a single attempt, the last
- *   429 when every attempt was rate limited (so its `Retry-After` reaches the client), otherwise
+ * - when every attempt failed: the upstream's own answer when there was a single attempt, the final
+ *   429 when the last attempt was rate limited (so its `Retry-After` reaches the client), otherwise
  *   `AllTargetsFailedError` naming each attempt's cause.
  *
  * The response carries `x-proxy-attempts`.
@@ -240,10 +240,11 @@ export async function dispatch(
       const kind: OutcomeKind = status >= 500 ? "http_5xx" : "success";
       reportOutcome(endpoint, policy, { url: target.url, at, kind, status, latencyMs }, viewCtx);
     }
-    const everyAttemptRateLimited = status === 429 && failures.every((f) => f.status === 429);
     const canRetry =
       !isLast && now() - startedAt < policy.failoverDeadlineMs && tried.size < endpoint.targets.length;
-    if (!failed || (!canRetry && (maxAttempts === 1 || everyAttemptRateLimited))) {
+    // Out of attempts: a lone attempt's answer and a final 429 (its Retry-After tells the client when
+    // to come back) reach the client as the upstream sent them.
+    if (!failed || (!canRetry && (maxAttempts === 1 || status === 429))) {
       return {
         response: withAttempts(response, attempt),
         target,

@@ -147,7 +147,7 @@ describe("dispatch: failover and ejection with real upstreams", () => {
     await script(name, "t2", { queue: [limited] });
     const h = new Harness({ random: () => 0 });
     const first = await h.send(endpoint);
-    // Every attempt was a 429: the last one reaches the client with its Retry-After.
+    // The last attempt was a 429: it reaches the client with its Retry-After.
     expect(first.response.status).toBe(429);
     expect(first.response.headers.get("retry-after")).toBe("60");
     expect(first.attempts).toBe(2);
