@@ -1,8 +1,9 @@
+import { BodyRecorder, REPLAY_BUFFER_LIMIT_BYTES, type SocketAttempt, shouldFallBack } from "./egress-policy";
 import type { TransportKind } from "./endpoint";
-import { UpstreamError } from "./errors";
+import type { UpstreamError } from "./errors";
 import { type EgressRequest, fetchEgress } from "./fetch-egress";
 import { sanitizeRequestHeaders } from "./header-policy";
-import { type SocketAttempt, sendViaSocket } from "./socket-http";
+import { sendViaSocket } from "./socket-http";
 import { type EgressTimeouts, resolveTimeouts } from "./timeouts";
 
 /**
@@ -24,6 +25,7 @@ import { type EgressTimeouts, resolveTimeouts } from "./timeouts";
  * socket attempt has a response head.
  */
 
+export { BodyRecorder, REPLAY_BUFFER_LIMIT_BYTES, type SocketAttempt, shouldFallBack } from "./egress-policy";
 export type { EgressRequest } from "./fetch-egress";
 export type { EgressTimeouts } from "./timeouts";
 
@@ -40,9 +42,6 @@ export interface EgressResult {
   /** The socket failure's reason token when the response came from the fetch fallback. */
   fallbackReason: string | null;
 }
-
-/** How much of a streamed request body is kept for a possible replay through fetch. */
-export const REPLAY_BUFFER_LIMIT_BYTES = 8 * 1024 * 1024;
 
 export const TRANSPORT_HEADER = "x-proxy-transport";
 export const FALLBACK_HEADER = "x-proxy-fallback";
@@ -87,20 +86,6 @@ export const egress: (req: EgressRequest, opts: EgressOptions) => Promise<Egress
   fetchEgress,
 });
 
-/** DESIGN §6 fallback rules, on a failure of the socket attempt. */
-export function shouldFallBack(
-  error: unknown,
-  attempt: SocketAttempt,
-  aggressiveFallback: boolean,
-  signal?: AbortSignal,
-): boolean {
-  // Client mistakes (400) and client aborts are not transport failures: fetch would fail the same way.
-  if (!(error instanceof UpstreamError) || signal?.aborted) return false;
-  if (error.phase === "after_response" || attempt.receivedResponse) return false;
-  if (error.phase === "before_write") return true;
-  return aggressiveFallback;
-}
-
 function tag(response: Response, transport: TransportKind, fallbackReason: string | null): EgressResult {
   let out = response;
   try {
@@ -112,111 +97,4 @@ function tag(response: Response, transport: TransportKind, fallbackReason: strin
   }
   if (fallbackReason) out.headers.set(FALLBACK_HEADER, fallbackReason);
   return { response: out, transport, fallbackReason };
-}
-
-/**
- * Wraps a client body stream for one socket attempt and a possible replay: `stream()` is what the
- * socket reads (each chunk copied into a record while under the limit); `replay()` yields the record,
- * then the rest of the client's stream. Reads from the client are strictly sequential, so the replay
- * sees every byte exactly once and in order, including a read still in flight when the socket failed.
- */
-export class BodyRecorder {
-  readonly #source: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #limit: number;
-  #record: Uint8Array[] | null = [];
-  #recordedBytes = 0;
-  #inflight: Promise<void> | null = null;
-  #sourceDone = false;
-  #detached = false;
-
-  constructor(source: ReadableStream<Uint8Array>, limitBytes: number) {
-    this.#source = source.getReader();
-    this.#limit = limitBytes;
-  }
-
-  /** True while a replay would reproduce the whole body. */
-  get replayable(): boolean {
-    return this.#record !== null;
-  }
-
-  /** The body for the first attempt. Cancelling it does not cancel the client's stream. */
-  stream(): ReadableStream<Uint8Array> {
-    return new ReadableStream<Uint8Array>(
-      {
-        pull: async (controller) => {
-          if (this.#detached) return controller.close();
-          let chunk: ReadableStreamReadResult<Uint8Array> | undefined;
-          const read = this.#source.read().then((result) => {
-            chunk = result;
-            this.#remember(result);
-          });
-          this.#inflight = read;
-          try {
-            await read;
-          } finally {
-            this.#inflight = null;
-          }
-          if (!chunk || chunk.done || this.#detached) controller.close();
-          else controller.enqueue(chunk.value);
-        },
-        cancel: () => {
-          this.#detached = true;
-        },
-      },
-      { highWaterMark: 0 },
-    );
-  }
-
-  #remember(result: ReadableStreamReadResult<Uint8Array>): void {
-    if (result.done) {
-      this.#sourceDone = true;
-      return;
-    }
-    if (this.#record === null) return;
-    this.#recordedBytes += result.value.length;
-    // Once a replay started, a read that was in flight must land in the record whatever its size.
-    if (this.#recordedBytes > this.#limit && !this.#detached) {
-      this.#record = null; // too large to keep: stream on without a copy
-      return;
-    }
-    // A copy: the socket writer may hand the original buffer to the runtime.
-    this.#record.push(result.value.slice());
-  }
-
-  /** Drops the record (the attempt got a response; no replay will be needed). */
-  release(): void {
-    this.#record = null;
-  }
-
-  /** The whole body again, or `null` when part of it was consumed without a copy. */
-  replay(): ReadableStream<Uint8Array> | null {
-    if (this.#record === null) return null;
-    this.#detached = true;
-    const record = this.#record;
-    let index = 0;
-    return new ReadableStream<Uint8Array>(
-      {
-        pull: async (controller) => {
-          for (;;) {
-            const kept = record[index];
-            if (kept) {
-              record[index++] = new Uint8Array(0); // let the copy go once replayed
-              return controller.enqueue(kept);
-            }
-            // A read the first attempt started lands in the record: wait for it, then look again.
-            if (this.#inflight) {
-              await this.#inflight.catch(() => {});
-              continue;
-            }
-            if (this.#sourceDone) return controller.close();
-            const { done, value } = await this.#source.read();
-            if (done) return controller.close();
-            return controller.enqueue(value);
-          }
-        },
-        cancel: (reason) => this.#source.cancel(reason),
-      },
-      { highWaterMark: 0 },
-    );
-  }
 }

@@ -1,3 +1,4 @@
+import type { SocketAttempt } from "./egress-policy";
 import {
   BadRequestError,
   type FailurePhase,
@@ -35,13 +36,7 @@ import type { EgressTimeouts } from "./timeouts";
 const WRITE_SLICE_BYTES = 64 * 1024;
 const BODYLESS_METHODS = new Set(["GET", "HEAD"]);
 
-/** What happened on the wire, readable after a failure (egress uses it to pick the fallback). */
-export interface SocketAttempt {
-  /** A request byte was handed to the socket (it may have reached the upstream). */
-  wroteRequest: boolean;
-  /** A response byte arrived. */
-  receivedResponse: boolean;
-}
+export type { SocketAttempt } from "./egress-policy";
 
 /** A body stream the client broke (disconnect, length mismatch): not the upstream's fault, no fallback. */
 export class ClientBodyError extends BadRequestError {
