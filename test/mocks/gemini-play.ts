@@ -49,11 +49,12 @@ export function findContinuationPoint(
   originalContents: ContentLike[] | undefined,
 ): ContinuationPoint {
   const none = { from: 0, partialText: "", modelTurnIndex: -1 };
+  if (contents === originalContents) return none; // the first request of a scenario is never a continuation
   for (let i = contents.length - 1; i >= Math.max(0, contents.length - 2); i--) {
     const c = contents[i];
     if (c?.role !== "model") continue;
     const orig = originalContents?.[i];
-    if (orig !== undefined && contents !== originalContents && JSON.stringify(orig) === JSON.stringify(c)) {
+    if (orig !== undefined && JSON.stringify(orig) === JSON.stringify(c)) {
       return none;
     }
     const text = turnText(c);

@@ -56,6 +56,8 @@ export interface AttemptSpec {
   replay?: boolean;
   /** Emit this text instead of the ground truth (a continuation that rewrites instead of continuing). */
   rewriteText?: string;
+  /** Milliseconds before this attempt's response head (overrides the scenario's `firstByteDelayMs`). */
+  firstByteDelayMs?: number;
   /** Pause after this many answer characters until `POST /__scenarios/{id}/release`. */
   holdAfterChars?: number;
   /** `finish` kind: the finishReason to end with (e.g. `RECITATION`, `OTHER`). */
@@ -126,8 +128,16 @@ function validateAttempt(raw: unknown, where: string): AttemptSpec {
   if (!ATTEMPT_KINDS.includes(kind as AttemptKind)) {
     throw new ScenarioValidationError(`${where}.kind must be one of ${ATTEMPT_KINDS.join(", ")}`);
   }
-  for (const k of ["afterChars", "atChar", "afterThoughtChars", "repeatTail", "holdAfterChars"])
+  for (const k of [
+    "afterChars",
+    "atChar",
+    "afterThoughtChars",
+    "repeatTail",
+    "holdAfterChars",
+    "firstByteDelayMs",
+  ]) {
     optInt(o, k, 0);
+  }
   optInt(o, "status", 100);
   optInt(o, "retryDelaySec", 0);
   optInt(o, "retryAfterSec", 0);

@@ -124,6 +124,7 @@ export class ScenarioStore {
         resolve(ok);
       };
       const timer = setTimeout(() => finish(false), timeoutMs);
+      timer.unref(); // a pending wait must not keep the test process alive
       s.waiters.add(check);
     });
   }

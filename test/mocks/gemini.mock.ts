@@ -266,7 +266,7 @@ export class GeminiMock {
     });
     const gone = (): boolean => clientGone || res.destroyed || this.#closing;
 
-    await delay(s.spec.firstByteDelayMs ?? 0);
+    await delay(spec.firstByteDelayMs ?? s.spec.firstByteDelayMs ?? 0);
     if (gone()) return;
     if (plan.httpError)
       return sendJson(res, plan.httpError.status, plan.httpError.body, plan.httpError.headers);
