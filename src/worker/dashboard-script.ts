@@ -274,7 +274,7 @@ function targetRow(name, target) {
   row.appendChild(cell("colUntil", untilNode(target)));
   var h = history.get(name + "\n" + target.url);
   row.appendChild(cell("colTrend", sparkline(h ? h.points : [])));
-  row.appendChild(cell("colLastError", lastErrorNode(target.last_error)));
+  row.appendChild(cell("colLastError", lastErrorNode(target.last_error), "last-error"));
   return row;
 }
 function counter(value, key) {

@@ -161,7 +161,7 @@ font-size:.84rem;line-height:1.6;border:1px solid var(--border)}
 @media (max-width:720px){.wrap{padding:0 14px}body{font-size:14px}.tagline{display:none}h1{font-size:1.1rem}
 .logo{width:34px;height:34px}.logo::before{top:11px;left:8px;right:8px}.logo::after{top:19px;left:8px;right:13px}
 .features{grid-template-columns:1fr;gap:8px}.feature{padding:10px 12px}.feature p{font-size:.82rem}.icon{width:28px;height:28px;padding:5px}.cards{grid-template-columns:1fr}section{margin:28px 0}
-.target-row{grid-template-columns:1fr 1fr}
+.target-row{grid-template-columns:repeat(3,minmax(0,1fr));gap:8px;padding:10px 12px}.target-row .last-error{grid-column:1/-1}.spark{width:80px;height:20px}
 .config-table thead{display:none}.config-table tr{display:grid;grid-template-columns:1fr 1fr;border-bottom:1px solid var(--border)}
 .config-table th[scope=row],.config-table .meaning{grid-column:1/-1}.config-table td,.config-table th{border-bottom:0;padding:6px 12px}
 .config-table td[data-label]::before{content:attr(data-label);display:block;font-size:.68rem;color:var(--muted);text-transform:uppercase}}
