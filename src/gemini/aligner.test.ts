@@ -154,6 +154,17 @@ describe("ContinuationAligner", () => {
     expect(run("I have a", ["apple"])).toMatchObject({ text: "apple" }); // one-letter fragments are not judged
   });
 
+  it("inside a code block, drops a reopened fence; outside one, keeps fences", () => {
+    const code = "Here:\n```python\ndef f():\n    return";
+    expect(run(code, ["``", "`python\n", " 1\n```\nDone."])).toMatchObject({
+      text: " 1\n```\nDone.",
+      removed: 10,
+    });
+    expect(run(code, [" 1\n```"])).toMatchObject({ text: " 1\n```", removed: 0 });
+    const closed = "Here:\n```python\nx = 1\n```\n";
+    expect(run(closed, ["```js\ny = 2\n```"])).toMatchObject({ text: "```js\ny = 2\n```", removed: 0 });
+  });
+
   it("handles emoji and CJK without splitting code points", () => {
     expect(run("Party 🎉🎉 time is here 🦊", ["is here 🦊🦊 and more"])).toMatchObject({
       text: "🦊 and more",

@@ -7,6 +7,8 @@
  * "foo\n\nbar" matches "foo bar"):
  * 1. Preamble: "Sure, here's the continuation:", "好的，继续：" … is dropped (`preamble.ts` has the patterns), and
  *    so is the whitespace after it.
+ *    Likewise, when the sent answer ends inside a fenced code block, a fence line reopening it ("```python") is
+ *    dropped (it would close the block for the client).
  * 2. Identical replay: the continuation restarts the answer from its start (leading whitespace ignored). Once
  *    `REPLAY_CONFIRM_WEIGHT` of it matched the sent answer's start (or all of a short answer), it is a replay:
  *    the replayed part is dropped as it arrives and whatever follows the end of the sent answer is emitted. A
@@ -60,6 +62,23 @@ const weight = (cps: readonly string[]): number =>
 const isSpacedLetter = (c: string): boolean =>
   /[\p{L}\p{M}'’]/u.test(c) && !/[\u2e80-\u9fff\uf900-\ufaff\u{20000}-\u{3134f}]/u.test(c);
 
+const FENCE_LINE = /^[ \t]*```/gm;
+/** Longest fence-opening line ("```typescript") looked for. */
+const MAX_FENCE_LINE_CHARS = 40;
+
+/**
+ * Code points of a code-fence opening line ("```python\n") that starts `cps`, 0 when there is none, "pending" while
+ * undecided. Used when the answer was cut inside a code block: models often reopen the block in the
+ * continuation, which would close it for the client and show the rest as prose.
+ */
+function reopenedFence(cps: readonly string[], final: boolean): number | "pending" {
+  const head = cps.slice(0, MAX_FENCE_LINE_CHARS).join("");
+  const m = /^\s*```[\w+#.-]*[ \t]*(?:\r?\n|$)/.exec(head);
+  if (m && (m[0].endsWith("\n") || final)) return Array.from(m[0]).length;
+  const open = /^\s*`{0,3}[\w+#.-]*[ \t]*$/.test(head) && head.trimStart().startsWith("`") && !final;
+  return open || (!final && head.trim() === "" && cps.length < MAX_FENCE_LINE_CHARS) ? "pending" : 0;
+}
+
 interface Normalized {
   /** Code points with whitespace runs collapsed to " ". */
   n: string[];
@@ -96,6 +115,8 @@ export class ContinuationAligner {
   /** The sent answer, normalized, leading whitespace removed (for replay detection). */
   readonly #sentStart: string[];
   readonly #sentRaw: string[];
+  /** The sent answer ends inside a fenced code block (an odd number of ``` fence lines). */
+  readonly #insideCodeBlock: boolean;
   /** `#suffixWeight[j]`: weight of the normalized sent answer from index j to its end. */
   readonly #suffixWeight: number[];
   readonly #opts: Required<AlignerOptions>;
@@ -112,6 +133,7 @@ export class ContinuationAligner {
     this.#sent = normalize(this.#sentRaw);
     const lead = this.#sent.n[0] === " " ? 1 : 0;
     this.#sentStart = this.#sent.n.slice(lead);
+    this.#insideCodeBlock = (sentAnswer.match(FENCE_LINE) ?? []).length % 2 === 1;
     this.#suffixWeight = new Array<number>(this.#sent.n.length + 1).fill(0);
     for (let j = this.#sent.n.length - 1; j >= 0; j--) {
       this.#suffixWeight[j] = (this.#suffixWeight[j + 1] ?? 0) + weight([this.#sent.n[j] ?? ""]);
@@ -178,25 +200,29 @@ export class ContinuationAligner {
     const text = this.#buffer.join("");
     const pre = matchPreamble(text, final);
     if (pre.kind === "pending") return { kind: "pending" };
-    let rest = this.#buffer;
+    let drop = 0;
     if (pre.kind === "strip") {
-      const strippedCps = Array.from(text.slice(0, pre.length));
-      const after = this.#buffer.slice(strippedCps.length);
+      const strippedCps = Array.from(text.slice(0, pre.length)).length;
+      const after = this.#buffer.slice(strippedCps);
       const lead = after.findIndex((c) => !isSpace(c));
       if (lead < 0 && !final) return { kind: "pending" }; // wait for the first real character
-      const drop = strippedCps.length + (lead < 0 ? after.length : lead);
-      rest = this.#buffer.slice(drop);
-      if (rest.length === 0 && final) {
-        this.#removed += drop;
-        return this.#emit([]);
-      }
-      const step = this.#analyse(rest, final);
-      // A pending analysis keeps the whole buffer (preamble included) for the next decision, unless it switched
-      // to replay mode and consumed it.
-      if (step.kind !== "pending" || this.#state !== "deciding") this.#removed += drop;
-      return step;
+      drop = strippedCps + (lead < 0 ? after.length : lead);
     }
-    return this.#analyse(rest, final);
+    if (this.#insideCodeBlock) {
+      const fence = reopenedFence(this.#buffer.slice(drop), final);
+      if (fence === "pending") return { kind: "pending" };
+      drop += fence;
+    }
+    const rest = this.#buffer.slice(drop);
+    if (rest.length === 0 && final) {
+      this.#removed += drop;
+      return this.#emit([]);
+    }
+    const step = this.#analyse(rest, final);
+    // A pending analysis keeps the whole buffer (preamble included) for the next decision, unless it switched
+    // to replay mode and consumed it.
+    if (step.kind !== "pending" || this.#state !== "deciding") this.#removed += drop;
+    return step;
   }
 
   /** Steps 2–5 of the module comment on the text after any preamble. */
