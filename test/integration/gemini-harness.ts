@@ -25,7 +25,8 @@ export const geminiEndpoint = (): EndpointConfig => ({
   name: "gemini",
   displayName: "Gemini (mock)",
   targets: [{ url: mockOrigin(), weight: 1 }],
-  transport: "fetch",
+  // Socket-first, as the built-in preset: the engine runs over the private transport.
+  transport: "socket",
   gemini: true,
 });
 

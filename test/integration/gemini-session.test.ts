@@ -1,5 +1,6 @@
 /** The GeminiSession object's lifecycle: re-attach, client disconnect and the grace period, counters. */
 import { describe, expect, it } from "vitest";
+import { readGeminiSessionCounters } from "../../src/durable/gemini-route";
 import { SseParser } from "../../src/gemini/sse-parser";
 import type { GenerateContentResponse } from "../../src/gemini/types";
 import {
@@ -74,5 +75,20 @@ describe("GeminiSession", () => {
     expect((await reattachGeminiSession(env, "nope", 0)).status).toBe(404);
     const unknown = env.GEMINI_SESSION.newUniqueId().toString();
     expect((await reattachGeminiSession(env, unknown, 0)).status).toBe(404);
+  });
+
+  it("reports its outcome to the /health session counters", async () => {
+    const before = await readGeminiSessionCounters(env);
+    const id = await scenario({ answer: ANSWER, attempts: [{ kind: "cut", afterChars: 40 }] });
+    const { response } = await callGemini(ssePath(id), prompt());
+    expect(answerText((await readSse(response)).events)).toBe(ANSWER);
+    const after = await readGeminiSessionCounters(env);
+    expect(after).toEqual({
+      active: before.active,
+      completed: before.completed + 1,
+      recovered: before.recovered + 1,
+      continuations: before.continuations + 1,
+      failed: before.failed,
+    });
   });
 });
