@@ -146,6 +146,8 @@ function setStatus(key, extra, tone) {
 function stopPolling() { polling = false; clearTimeout(pollTimer); }
 function startPolling() { stopPolling(); polling = true; setStatus("statusLoading"); poll(); }
 function poll() {
+  // A hidden tab does not poll; it catches up as soon as it is shown again.
+  if (document.hidden) { pollTimer = setTimeout(poll, pollMs); return; }
   var headers = {};
   var token = readToken();
   if (token) headers["x-proxy-token"] = token;
@@ -321,6 +323,9 @@ function renderHealth() {
     var head = el("div", "health-head");
     head.appendChild(el("h3", "", names[name] || name));
     head.appendChild(el("code", "route", "/" + name));
+    var up = entry.targets.filter(function (t) { return t.state === "healthy" || t.state === "probing"; }).length;
+    var summary = el("span", "in-service" + (up === entry.targets.length ? " all" : up === 0 ? " none" : ""), T("inService", { n: up, total: entry.targets.length }));
+    head.appendChild(summary);
     if (entry.error) head.appendChild(el("span", "err", entry.error));
     block.appendChild(head);
     var header = el("div", "target-row header");
@@ -338,6 +343,9 @@ function renderHealth() {
     list.appendChild(details);
   }
 }
+document.addEventListener("visibilitychange", function () {
+  if (!document.hidden && polling) { clearTimeout(pollTimer); poll(); }
+});
 setInterval(function () {
   document.querySelectorAll("[data-until]").forEach(function (node) { node.textContent = relative(node.getAttribute("data-until")); });
 }, 1000);

@@ -80,7 +80,7 @@ padding:14px;box-shadow:var(--shadow);min-width:0}
 .note,.alias{margin:0;font-size:.8rem;color:var(--muted)}
 .note{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;line-clamp:2;overflow:hidden}
 .url-row{margin-top:auto;display:flex;align-items:center;gap:8px;background:var(--panel-2);border:1px solid var(--border);border-radius:10px;padding:6px 6px 6px 10px}
-.url{flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-size:.8rem}
+.url{flex:1;min-width:0;overflow-wrap:anywhere;font-size:.8rem;line-height:1.35}
 button{font:inherit;cursor:pointer}
 .copy{flex:none;font-size:.78rem;font-weight:600;border:1px solid var(--border);background:var(--panel);color:var(--text);border-radius:8px;padding:4px 10px}
 .copy:hover{border-color:var(--accent);color:var(--accent)}
@@ -114,7 +114,8 @@ border-radius:var(--radius);padding:12px 14px;box-shadow:var(--shadow)}
 .counter span{font-size:.75rem;color:var(--muted)}
 .health-list{display:grid;gap:12px}
 .health-endpoint{background:var(--panel);border:1px solid var(--border);border-radius:var(--radius);box-shadow:var(--shadow);overflow:hidden}
-.health-head{display:flex;align-items:baseline;gap:10px;padding:12px 14px;border-bottom:1px solid var(--border)}
+.health-head{display:flex;align-items:baseline;flex-wrap:wrap;gap:10px;padding:12px 14px;border-bottom:1px solid var(--border)}
+.in-service{margin-left:auto;font-size:.78rem;font-weight:600;color:var(--warn)}.in-service.all{color:var(--ok)}.in-service.none{color:var(--bad)}
 .target-row{display:grid;grid-template-columns:minmax(170px,2.2fr) 110px 70px 120px 140px 80px 110px minmax(130px,1.4fr);gap:10px;
 align-items:center;padding:9px 14px;border-bottom:1px solid var(--border);font-size:.86rem}
 .target-row:last-child{border-bottom:0}

@@ -117,6 +117,11 @@ try {
     if (message.type() === "error") consoleErrors.push(message.text());
   });
   page.on("pageerror", (error) => consoleErrors.push(String(error)));
+  const requested = new Set();
+  page.on("request", (request) => {
+    if (!request.url().startsWith("data:"))
+      requested.add(`${request.method()} ${request.url().split("?")[0]}`);
+  });
   await page.setExtraHTTPHeaders({ "accept-language": "en-US,en;q=0.9" });
   const response = await page.goto(`${origin}/?poll=1000`);
 
@@ -243,6 +248,7 @@ try {
     assert.match(await limitedRow.locator(".until").textContent(), /^in (\d+m )?\d+s$/);
     assert.match(await limitedRow.textContent(), /429/);
     assert.equal(await pool.locator(`[data-target="${targets.healthy}"] .pill`).textContent(), "healthy");
+    assert.equal(await pool.locator(".in-service").textContent(), "1/3 in service");
     // Two more polls feed the client-side success-rate history.
     await page.waitForFunction(
       () => document.querySelectorAll(".spark rect.fair, .spark rect.good").length >= 2,
@@ -307,8 +313,9 @@ try {
     },
   );
 
-  await step("no console errors over the whole session", async () => {
+  await step("no console errors over the whole session; the page fetched only / and /health", async () => {
     assert.deepEqual(consoleErrors, []);
+    assert.deepEqual([...requested].sort(), [`GET ${origin}/`, `GET ${origin}/health`]);
   });
 
   await step("section screenshots (desktop and phone)", async () => {
