@@ -118,6 +118,25 @@ describe("health state: rate limits, success rate, /health, persistence", () => 
     expect(requests[0]!).toBeGreaterThan(requests[2]!);
   });
 
+  it("spreads traffic by configured weight within statistical bounds (seeded)", async () => {
+    const name = scenarioId("weights");
+    const endpoint = endpointOf(name, [
+      { name: "t1", weight: 1 },
+      { name: "t2", weight: 3 },
+    ]);
+    const h = new Harness({ random: seeded(99) });
+    const n = 200;
+    for (let i = 0; i < n; i += 1) {
+      const r = await h.send(endpoint);
+      await r.response.arrayBuffer();
+    }
+    const seen = await observed(name);
+    const t2 = seen.t2?.requests ?? 0;
+    expect((seen.t1?.requests ?? 0) + t2).toBe(n);
+    // Binomial(200, 0.75): mean 150, sd ≈ 6.1; ±4.5 sd.
+    expect(Math.abs(t2 - 150)).toBeLessThan(4.5 * Math.sqrt(n * 0.75 * 0.25));
+  });
+
   it("state survives a Durable Object restart and a fresh isolate view", async () => {
     const name = scenarioId("restart");
     const endpoint = endpointOf(name, [{ name: "t1" }, { name: "t2" }, { name: "dead" }], {
