@@ -3,6 +3,7 @@ import {
   BadRequestError,
   type FailurePhase,
   UpstreamError,
+  UpstreamProtocolError,
   UpstreamResetError,
   UpstreamTimeoutError,
 } from "./errors";
@@ -19,7 +20,7 @@ import {
   serializeRequestHead,
 } from "./http1-writer";
 import { closeQuietly, openSocket } from "./socket-connect";
-import type { EgressTimeouts } from "./timeouts";
+import { type EgressTimeouts, raceTimeout } from "./timeouts";
 
 /**
  * One HTTP/1.1 request over a raw socket (`connect()`), the private egress path (DESIGN §6). The
@@ -42,31 +43,6 @@ export type { SocketAttempt } from "./egress-policy";
 export class ClientBodyError extends BadRequestError {
   constructor(message: string) {
     super(message, "client_body_error");
-  }
-}
-
-/**
- * Races `promise` against a timer; on timeout runs `onTimeout` and rejects with `error()`. The raced
- * promise's own later rejection is swallowed (it is usually the socket closing under it).
- */
-async function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-  error: () => Error,
-  onTimeout: () => void,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  promise.catch(() => {});
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(error());
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -121,6 +97,8 @@ export async function sendViaSocket(
     return conn.toResponse(responseHead);
   } catch (error) {
     conn.abort(error);
+    // A client abort closes the socket under us; report the abort, not the broken read it causes.
+    if (req.signal?.aborted) throw req.signal.reason;
     throw error;
   }
 }
@@ -175,7 +153,7 @@ class Connection {
   async #write(bytes: Uint8Array): Promise<void> {
     this.#attempt.wroteRequest = true;
     const ms = this.#timeouts.idleTimeoutMs;
-    await withTimeout(
+    await raceTimeout(
       this.#writer.write(bytes),
       ms,
       () => new UpstreamTimeoutError("idle", ms, this.#phase()),
@@ -262,7 +240,7 @@ class Connection {
     }
     let result: ReadableStreamReadResult<Uint8Array>;
     try {
-      result = await withTimeout(
+      result = await raceTimeout(
         read,
         ms,
         () => new UpstreamTimeoutError(kind, ms, this.#phase()),
@@ -309,7 +287,12 @@ class Connection {
 
   toResponse(head: ResponseHead): Response {
     const headers = new Headers();
-    for (const [name, value] of head.headers) headers.append(name, value);
+    try {
+      for (const [name, value] of head.headers) headers.append(name, value);
+    } catch {
+      // workerd's Headers refuses some bytes the parser tolerates (e.g. other control characters).
+      throw new UpstreamProtocolError("response header value not representable", "after_response");
+    }
     const init = { status: head.status, statusText: head.reason, headers: sanitizeResponseHeaders(headers) };
     if (this.#parser.done && !this.#pending.some((e) => e.type === "body" && e.data.length > 0)) {
       // Complete without body bytes (HEAD, 204, 304, Content-Length: 0): nothing left to read.

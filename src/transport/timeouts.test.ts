@@ -1,9 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   CONNECT_TIMEOUT_MS,
   DEFAULT_EGRESS_TIMEOUTS,
   FIRST_BYTE_TIMEOUT_MS,
   IDLE_TIMEOUT_MS,
+  raceTimeout,
   resolveTimeouts,
 } from "./timeouts";
 
@@ -25,5 +26,28 @@ describe("resolveTimeouts", () => {
 
   it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])("rejects %d", (value) => {
     expect(() => resolveTimeouts({ connectTimeoutMs: value })).toThrow(RangeError);
+  });
+});
+
+describe("raceTimeout", () => {
+  it("resolves with the promise when it settles first", async () => {
+    const onTimeout = vi.fn();
+    await expect(raceTimeout(Promise.resolve(7), 1000, () => new Error("late"), onTimeout)).resolves.toBe(7);
+    expect(onTimeout).not.toHaveBeenCalled();
+  });
+
+  it("runs onTimeout and rejects with the typed error when the timer fires first", async () => {
+    vi.useFakeTimers();
+    try {
+      const onTimeout = vi.fn();
+      const never = new Promise<number>(() => {});
+      const raced = raceTimeout(never, 50, () => new Error("timed out"), onTimeout);
+      const check = expect(raced).rejects.toThrow("timed out");
+      await vi.advanceTimersByTimeAsync(50);
+      await check;
+      expect(onTimeout).toHaveBeenCalledOnce();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -46,3 +46,29 @@ export function resolveTimeouts(overrides?: Partial<EgressTimeouts>): EgressTime
   }
   return out;
 }
+
+/**
+ * Races `promise` against a timer: on timeout runs `onTimeout` (typically closing the socket) and
+ * rejects with `error()`. The raced promise's own later rejection is swallowed — it is usually the
+ * socket closing under it, and an unobserved rejection would surface as an uncaught error in workerd.
+ */
+export async function raceTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  error: () => Error,
+  onTimeout: () => void,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  promise.catch(() => {});
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(error());
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

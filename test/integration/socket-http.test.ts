@@ -300,3 +300,82 @@ describe("socket egress: timeouts", () => {
     expect(produced).toBeLessThan(bytes);
   });
 });
+
+describe("socket egress: lifecycle", () => {
+  /** Polls the mock until the connection of the id's first request is closed (bounded). */
+  async function closedAtMock(id: string): Promise<boolean> {
+    for (let i = 0; i < 100; i++) {
+      if ((await mock.received(id)).requests[0]?.closed) return true;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return false;
+  }
+
+  it("closes the socket when the client cancels the response body", async () => {
+    const id = await mock.script([
+      { text: "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nsome" },
+      { hang: true },
+    ]);
+    const { response } = await egress(
+      { method: "GET", url: mock.url(id), headers: new Headers(), body: null },
+      { transport: "socket", aggressiveFallback: false },
+    );
+    const reader = response.body!.getReader();
+    await reader.read();
+    expect((await mock.received(id)).requests[0]?.closed).toBe(false);
+    await reader.cancel("client went away");
+    expect(await closedAtMock(id)).toBe(true);
+  });
+
+  it("closes the socket once the body is complete, even if the upstream keeps it open", async () => {
+    const id = await mock.script([
+      { text: "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok" },
+      { hang: true },
+    ]);
+    const { response } = await egress(
+      { method: "GET", url: mock.url(id), headers: new Headers(), body: null },
+      { transport: "socket", aggressiveFallback: false },
+    );
+    expect(await response.text()).toBe("ok");
+    expect(await closedAtMock(id)).toBe(true);
+  });
+
+  it("a client abort rejects with the abort reason, closes the socket and does not fall back", async () => {
+    const id = await mock.sequence({ steps: [{ hang: true }] }, { steps: [{ echo: true }] });
+    const controller = new AbortController();
+    const pending = egress(
+      {
+        method: "POST",
+        url: mock.url(id),
+        headers: new Headers(),
+        body: new Uint8Array(10),
+        signal: controller.signal,
+      },
+      { transport: "socket", aggressiveFallback: true },
+    );
+    // Abort once the mock has the request: the socket attempt is waiting for the first byte.
+    for (let i = 0; i < 100 && (await mock.received(id)).count === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    controller.abort(new Error("client disconnected"));
+    const err = await caught(pending);
+    expect((err as Error).message).toBe("client disconnected");
+    expect(await closedAtMock(id)).toBe(true);
+    expect((await mock.received(id)).count).toBe(1);
+  });
+
+  it("writes a large byte-array body in slices without corrupting it", async () => {
+    const id = await mock.script([{ echo: true }]);
+    const body = new Uint8Array(300_000).map((_, i) => (i * 7) % 256);
+    const { response } = await egress(
+      { method: "POST", url: mock.url(id), headers: new Headers(), body },
+      { transport: "socket", aggressiveFallback: false },
+    );
+    const echo = (await response.json()) as ReceivedRequest;
+    const digest = await crypto.subtle.digest("SHA-256", body);
+    const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    expect(echo.bodyLength).toBe(300_000);
+    expect(echo.bodySha256).toBe(hex);
+    expect(echo.headers.find(([n]) => n.toLowerCase() === "content-length")?.[1]).toBe("300000");
+  });
+});

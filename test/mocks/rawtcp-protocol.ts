@@ -45,6 +45,8 @@ export interface ReceivedRequest {
   complete: boolean;
   /** Bytes of generated `download` body written so far (for backpressure checks). */
   downloadBytesSent: number;
+  /** The connection this request came on has closed (by either side). */
+  closed: boolean;
 }
 
 export interface ReceivedRecord {

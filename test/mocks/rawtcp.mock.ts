@@ -231,7 +231,11 @@ export async function start(): Promise<RunningMock> {
         bodySha256: "",
         complete: false,
         downloadBytesSent: 0,
+        closed: false,
       };
+      socket.once("close", () => {
+        received.closed = true;
+      });
       record.requests.push(received);
       void reader.done.then(() => {
         received.bodyLength = reader.counter.length;
