@@ -112,6 +112,7 @@ class SocketWebSocket implements UpstreamWebSocket {
   #pendingClose: [number, string, boolean] | null = null;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #buffered = 0;
+  #writeFailed = false;
 
   constructor(
     socket: Socket,
@@ -178,8 +179,24 @@ class SocketWebSocket implements UpstreamWebSocket {
       },
       () => {
         this.#buffered -= bytes.length;
-        this.#finish(CLOSE_ABNORMAL, "upstream connection lost while writing", false);
+        this.#onWriteFailed();
       },
+    );
+  }
+
+  /**
+   * The upstream stopped accepting bytes. Its last messages may still be readable (an upstream that
+   * drops the connection often sent something just before), so let the read side run to its end, but
+   * no longer than the close timeout.
+   */
+  #onWriteFailed(): void {
+    if (this.#writeFailed || this.#finished) return;
+    this.#writeFailed = true;
+    this.#closeSent = true;
+    clearTimeout(this.#closeTimer);
+    this.#closeTimer = setTimeout(
+      () => this.#finish(CLOSE_ABNORMAL, "upstream connection lost while writing", false),
+      this.#opts.closeTimeoutMs,
     );
   }
 

@@ -35,7 +35,8 @@ export class RelayClient {
   readonly response: Response;
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly #inbox: Received[] = [];
-  readonly #waiters: ((m: Received) => void)[] = [];
+  readonly #waiters: { resolve: (m: Received) => void; reject: (err: Error) => void }[] = [];
+  #closedWith: string | null = null;
 
   constructor(response: Response) {
     this.response = response;
@@ -47,11 +48,16 @@ export class RelayClient {
     ws.addEventListener("message", (event) => {
       const data = event.data as Received;
       const waiter = this.#waiters.shift();
-      if (waiter) waiter(data);
+      if (waiter) waiter.resolve(data);
       else this.#inbox.push(data);
     });
     this.closed = new Promise((resolve) => {
-      ws.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason }));
+      ws.addEventListener("close", (event) => {
+        // A test waiting for a message that will never come fails with the close instead of a timeout.
+        this.#closedWith = `socket closed (${event.code} ${event.reason}) while waiting for a message`;
+        for (const waiter of this.#waiters.splice(0)) waiter.reject(new Error(this.#closedWith));
+        resolve({ code: event.code, reason: event.reason });
+      });
     });
   }
 
@@ -77,7 +83,8 @@ export class RelayClient {
   next(): Promise<Received> {
     const queued = this.#inbox.shift();
     if (queued !== undefined) return Promise.resolve(queued);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    if (this.#closedWith) return Promise.reject(new Error(this.#closedWith));
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
   async nextText(): Promise<string> {
