@@ -135,7 +135,21 @@ describe("ENDPOINTS", () => {
     ["an unknown transport", '{"x": {"targets": "https://a", "transport": "udp"}}', "ENDPOINTS.x.transport"],
     ["an unknown field", '{"x": {"targets": "https://a", "target": 1}}', 'unknown field "target"'],
     ["a non-boolean gemini flag", '{"x": {"targets": "https://a", "gemini": "yes"}}', "ENDPOINTS.x.gemini"],
-    ["a negative threshold", '{"x": {"targets": "https://a", "health": {"n": -1}}}', "ENDPOINTS.x.health.n"],
+    [
+      "an unknown threshold",
+      '{"x": {"targets": "https://a", "health": {"n": 1}}}',
+      "x.health.n is not a known field",
+    ],
+    [
+      "a negative threshold",
+      '{"x": {"targets": "https://a", "health": {"baseEjectionMs": -1}}}',
+      "x.health.baseEjectionMs",
+    ],
+    [
+      "a non-numeric threshold",
+      '{"x": {"targets": "https://a", "health": {"maxAttempts": "3"}}}',
+      "x.health.maxAttempts",
+    ],
   ])("refuses %s with a message naming where", (_label, raw, message) => {
     expect(() => parseConfig({ ENDPOINTS: raw })).toThrow(message);
   });

@@ -3,6 +3,8 @@
  * the variable, never a silent default. Parsing is cached per distinct set of raw values, so a request
  * pays for it only when the configuration changed.
  */
+
+import { resolveHealthPolicy } from "../durable/health-policy";
 import type { RetryPrompts } from "../gemini/types";
 import type { EndpointConfig, TargetConfig, TransportKind } from "../transport/endpoint";
 import { ConfigError } from "../transport/errors";
@@ -208,7 +210,7 @@ function parseEndpoint(name: string, value: unknown, replaced: EndpointConfig | 
     transport: transport as TransportKind,
     gemini,
   };
-  if (spec.health !== undefined) endpoint.health = parseHealth(`${where}.health`, spec.health);
+  if (spec.health !== undefined) endpoint.health = parseHealth(name, spec.health);
   return endpoint;
 }
 
@@ -251,18 +253,14 @@ function parseTargetUrl(at: string, raw: string): string {
   return trimSlash(`${url.protocol}//${url.host}${url.pathname}`);
 }
 
-function parseHealth(where: string, raw: unknown): Record<string, number> {
+/** Thresholds are checked here, at load time, by the same policy code that uses them. */
+function parseHealth(name: string, raw: unknown): Record<string, number> {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(where, "must be an object of numeric thresholds");
+    throw new ConfigError(`ENDPOINTS.${name}.health`, "must be an object of numeric thresholds");
   }
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-      throw new ConfigError(`${where}.${key}`, `must be a non-negative number, got ${JSON.stringify(value)}`);
-    }
-    out[key] = value;
-  }
-  return out;
+  const overrides = raw as Record<string, number>;
+  resolveHealthPolicy(overrides, name);
+  return { ...overrides };
 }
 
 function trimSlash(url: string): string {

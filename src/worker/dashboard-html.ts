@@ -97,7 +97,7 @@ export function renderCard(card: EndpointCard, lang: Lang, origin: string): stri
     `<div class="card-head"><h3 class="display-name">${escapeHtml(card.displayName)}</h3><code class="route">${escapeHtml(path)}</code></div>` +
     `<div class="badges">${badges}</div>` +
     `<ul class="hosts" aria-label="targets">${hosts}</ul>${alias}${note}` +
-    `<div class="url-row"><code class="url">${originSpan("http", origin)}${escapeHtml(path)}</code>` +
+    `<div class="url-row"><code class="url">${originSpan("http", origin)}<wbr>${escapeHtml(path)}</code>` +
     copyButton(lang, `data-copy-path="${escapeHtml(path)}"`) +
     `</div></article>`
   );

@@ -80,9 +80,9 @@ padding:14px;box-shadow:var(--shadow);min-width:0}
 .note,.alias{margin:0;font-size:.8rem;color:var(--muted)}
 .note{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;line-clamp:2;overflow:hidden}
 .url-row{margin-top:auto;display:flex;align-items:center;gap:8px;background:var(--panel-2);border:1px solid var(--border);border-radius:10px;padding:6px 6px 6px 10px}
-.url{flex:1;min-width:0;overflow-wrap:anywhere;font-size:.8rem;line-height:1.35}
+.url{flex:1;min-width:0;overflow-wrap:anywhere;font-size:.76rem;line-height:1.35}
 button{font:inherit;cursor:pointer}
-.copy{flex:none;font-size:.78rem;font-weight:600;border:1px solid var(--border);background:var(--panel);color:var(--text);border-radius:8px;padding:4px 10px}
+.copy{flex:none;font-size:.78rem;font-weight:600;border:1px solid var(--border);background:var(--panel);color:var(--text);border-radius:8px;padding:4px 8px}
 .copy:hover{border-color:var(--accent);color:var(--accent)}
 .copy.ok{background:var(--ok-soft);color:var(--ok);border-color:var(--ok)}
 .copy.bad{background:var(--bad-soft);color:var(--bad);border-color:var(--bad)}

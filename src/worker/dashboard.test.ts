@@ -110,7 +110,7 @@ describe("renderDashboard", () => {
   it("builds the card URL from the request origin, port included", async () => {
     const { html } = await render({}, "http://127.0.0.1:8787/");
     expect(html).toContain(
-      `<code class="url"><span class="origin" data-origin="http">http://127.0.0.1:8787</span>/openai</code>`,
+      `<code class="url"><span class="origin" data-origin="http">http://127.0.0.1:8787</span><wbr>/openai</code>`,
     );
     expect(html).toContain(`data-copy-path="/openai"`);
   });

@@ -3,7 +3,7 @@
  * which the Google, OpenAI and Anthropic SDKs all surface as a readable message, plus
  * `x-proxy-error: <reason>`. Secrets are scrubbed from every message that leaves.
  */
-import { GatewayError, googleStatusFor } from "../transport/errors";
+import { AllTargetsFailedError, GatewayError, googleStatusFor } from "../transport/errors";
 import { redact } from "./log";
 
 export interface ErrorBody {
@@ -35,7 +35,10 @@ export function toErrorResponse(
   secrets: readonly string[] = [],
 ): Response {
   if (error instanceof GatewayError) {
-    return errorResponse(error.status, error.reason, error.message, requestId, secrets);
+    const response = errorResponse(error.status, error.reason, error.message, requestId, secrets);
+    if (error instanceof AllTargetsFailedError)
+      response.headers.set("x-proxy-attempts", String(error.attempts));
+    return response;
   }
   return errorResponse(500, "internal_error", "internal gateway error", requestId, secrets);
 }
