@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BadRequestError } from "./errors";
 import {
@@ -129,5 +130,36 @@ describe("framing helpers", () => {
     expect(requestTargetFor("https://user@h/p")).toBe("/p");
     // Not plain ASCII: the parsed URL's percent-encoded form.
     expect(requestTargetFor("https://h/é x")).toBe("/%C3%A9%20x");
+  });
+});
+
+describe("writer properties", () => {
+  const nameArb = fc.stringMatching(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,16}$/);
+  it("a value holding CR, LF or NUL anywhere is always refused; any other value round-trips", () => {
+    fc.assert(
+      fc.property(
+        nameArb,
+        fc.oneof(
+          fc.string({ unit: "binary", maxLength: 40 }),
+          fc.string({ unit: fc.constantFrom("a", " ", "\t", "\r", "\n", "\0", "é", ":"), maxLength: 12 }),
+        ),
+        (name, value) => {
+          const serialise = () =>
+            serializeRequestHead({ ...base, headers: [[name, value]] }, { kind: "none" });
+          if (/[\r\n\0]/.test(value)) {
+            expect(serialise).toThrow(BadRequestError);
+            return;
+          }
+          const lines = text(serialise()).split("\r\n");
+          // The head has exactly: request line, Host, [the field], Connection, and the empty end.
+          const owned = ["host", "content-length", "transfer-encoding", "connection"].includes(
+            name.toLowerCase(),
+          );
+          expect(lines).toHaveLength(owned ? 5 : 6);
+          if (!owned) expect(lines[2]).toBe(`${name}: ${value.replace(/^[ \t]+|[ \t]+$/g, "")}`);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -104,6 +104,15 @@ describe("socket egress: response framing", () => {
     expect(await response.text()).toBe("body");
   });
 
+  it("keeps UTF-8 header values and repeated Set-Cookie fields byte-exact", async () => {
+    const head = new TextEncoder().encode(
+      "HTTP/1.1 200 OK\r\nx-name: naïve €\r\nset-cookie: a=1\r\nset-cookie: b=2\r\ncontent-length: 0\r\n\r\n",
+    );
+    const { response } = await scripted([{ write: btoa(String.fromCharCode(...head)) }]);
+    expect(response.headers.get("x-name")).toBe("naïve €");
+    expect(response.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
+  });
+
   it("removes hop-by-hop response headers, including those listed in Connection", async () => {
     const { response } = await scripted([
       {
