@@ -94,6 +94,24 @@ describe("fallback: nothing written (before_write)", () => {
   });
 });
 
+describe("fallback: a real connect timeout", () => {
+  it("falls back after a TLS handshake that never completes (the final error is fetch's)", async () => {
+    const url = `https://127.0.0.1:${mock.silentPort}/x`;
+    const err = await caught(
+      egress(
+        { method: "GET", url, headers: new Headers(), body: null },
+        {
+          transport: "socket",
+          aggressiveFallback: false,
+          timeouts: { connectTimeoutMs: 150, firstByteTimeoutMs: 300 },
+        },
+      ),
+    );
+    // The socket attempt timed out connecting (before_write), so fetch was tried and timed out too.
+    expect(err).toMatchObject({ kind: "first_byte", reason: "upstream_timeout_first_byte" });
+  });
+});
+
 describe("fallback: written, no response byte (after_write)", () => {
   it("with aggressive fallback, replays a reset request through fetch with the whole body (count 2)", async () => {
     const id = await mock.sequence(RESET, ECHO);
