@@ -345,6 +345,32 @@ try {
     const others = consoleErrors.filter((text) => !/status of 401/.test(text));
     assert.deepEqual(others, []);
   });
+
+  await step("without AUTH_TOKEN: both warnings, no token form, /health polled publicly", async () => {
+    const open = await startGateway({ ENDPOINTS: JSON.stringify({ solo: targets.healthy }) });
+    try {
+      await (await fetch(`${open.origin}/solo/v1/ping`)).arrayBuffer();
+      const openPage = await context.newPage();
+      const errors = [];
+      openPage.on("console", (message) => message.type() === "error" && errors.push(message.text()));
+      await openPage.goto(`${open.origin}/?poll=1000`);
+      assert.equal(await openPage.locator(".alert").count(), 2);
+      assert.equal(
+        await openPage.locator('tr[data-variable="AUTH_TOKEN"] .effective').textContent(),
+        "unset",
+      );
+      assert.equal(await openPage.locator("#token-form").isVisible(), false);
+      await openPage.locator('[data-health-endpoint="solo"] .target-row[data-state="healthy"]').waitFor();
+      assert.equal(
+        await openPage.locator('[data-health-endpoint="solo"] .in-service').textContent(),
+        "1/1 in service",
+      );
+      assert.deepEqual(errors, []);
+      await openPage.close();
+    } finally {
+      await open.stop();
+    }
+  });
 } catch (error) {
   results.push({ name: "setup", ok: false });
   console.log(`  ✗ setup\n${String(error?.stack ?? error).replace(/^/gm, "      ")}`);
