@@ -155,7 +155,8 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
     this.#attach(upstream);
     this.#touch();
     recordSessionEvent(this.env, (p) => this.ctx.waitUntil(p), "websocket.opened");
-    const headers = new Headers();
+    // The object id lets the Worker (or an operator) read this session's stats with getStats().
+    const headers = new Headers({ "x-proxy-session-id": this.ctx.id.toString() });
     if (upstream.protocol) headers.set("sec-websocket-protocol", upstream.protocol);
     return new Response(null, { status: 101, webSocket: client, headers });
   }

@@ -112,6 +112,14 @@ describe("WebSocket relay: limits", () => {
     expect((await c.closed).code).toBe(1009);
   });
 
+  it("bounds what it buffers for an upstream that stops reading: the client is closed with 1013", async () => {
+    const c = await RelayClient.open("/stall", { settings: { maxBufferedBytes: 256 * 1024 } });
+    const chunk = new Uint8Array(1024 * 1024);
+    // Far more than loopback TCP buffers can absorb (a few MiB), so the relay's own queue must grow.
+    for (let i = 0; i < 48; i++) c.ws.send(chunk);
+    expect(await c.closed).toEqual({ code: 1013, reason: "upstream is not keeping up" });
+  });
+
   it("closes an idle session with 1001", async () => {
     const c = await RelayClient.open("/echo?id=idle", { settings: { idleTimeoutMs: 150 } });
     c.ws.send("activity");

@@ -9,6 +9,7 @@
  *   same as binary); `cmd:big:<bytes>` sends a binary message of that size (byte i = i % 251).
  *   Subprotocols: selects `chat.v2` if offered, else `chat.v1` if offered, else none.
  * - `/early`: a raw server that writes the 101 and a text frame "early hello" in one TCP write.
+ * - `/stall`: completes the handshake and then never reads (the relay's writes back up).
  * - `/status/<code>`: refuses the upgrade with that HTTP status.
  * - `/live/<scenario>?tag=T`: a Gemini Live API mock, see `handleLive`.
  *
@@ -184,11 +185,21 @@ function handleLive(ws: WebSocket, scenario: string, tag: string, socket: Socket
   });
 }
 
-/** Raw 101 + first frame in one write: proves frames that arrive with the handshake are kept. */
-function handleEarly(req: IncomingMessage, socket: Socket): void {
+function switchingProtocolsHead(req: IncomingMessage): string {
   const key = req.headers["sec-websocket-key"] ?? "";
   const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-  const head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`;
+  return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`;
+}
+
+/** Completes the handshake, then never reads: the relay's writes back up (backpressure tests). */
+function handleStall(req: IncomingMessage, socket: Socket): void {
+  socket.write(switchingProtocolsHead(req));
+  socket.pause();
+}
+
+/** Raw 101 + first frame in one write: proves frames that arrive with the handshake are kept. */
+function handleEarly(req: IncomingMessage, socket: Socket): void {
+  const head = switchingProtocolsHead(req);
   const frame = encodeFrame(
     { fin: true, opcode: Opcode.text, payload: new TextEncoder().encode("early hello") },
     null,
@@ -237,6 +248,7 @@ export async function start(): Promise<RunningMock> {
     handleProtocols: (protocols) =>
       protocols.has("chat.v2") ? "chat.v2" : protocols.has("chat.v1") ? "chat.v1" : false,
   });
+  const rawSockets = new Set<Socket>();
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://mock");
     const [, kind, id = ""] = url.pathname.split("/");
@@ -265,8 +277,14 @@ export async function start(): Promise<RunningMock> {
       );
       return;
     }
+    rawSockets.add(socket);
+    socket.on("close", () => rawSockets.delete(socket));
     if (kind === "early") {
       handleEarly(req, socket);
+      return;
+    }
+    if (kind === "stall") {
+      handleStall(req, socket);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -280,6 +298,7 @@ export async function start(): Promise<RunningMock> {
     port: (server.address() as AddressInfo).port,
     close: async () => {
       for (const client of wss.clients) client.terminate();
+      for (const socket of rawSockets) socket.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
