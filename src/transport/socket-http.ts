@@ -1,3 +1,4 @@
+import { decodeBody, narrowAcceptEncoding, responseCoding } from "./content-coding";
 import type { SocketAttempt } from "./egress-policy";
 import {
   BadRequestError,
@@ -80,9 +81,12 @@ export async function sendViaSocket(
           body ? parseContentLength(req.headers.get("content-length")) : null,
           body !== null,
         );
+  const headers = new Headers(req.headers);
+  const acceptEncoding = narrowAcceptEncoding(headers.get("accept-encoding"));
+  if (acceptEncoding !== null) headers.set("accept-encoding", acceptEncoding);
   // Serialise before connecting: an invalid header is the client's 400, not a transport failure.
   const head = serializeRequestHead(
-    { method, target: requestTargetFor(req.url, url), host: hostHeaderFor(url), headers: req.headers },
+    { method, target: requestTargetFor(req.url, url), host: hostHeaderFor(url), headers },
     framing,
   );
 
@@ -299,7 +303,12 @@ class Connection {
       this.abort();
       return makeResponse(null, init);
     }
-    return makeResponse(this.#bodyStream(), init);
+    const coding = responseCoding(init.headers.get("content-encoding"));
+    if (coding === null) return makeResponse(this.#bodyStream(), init);
+    if (coding === "passthrough") return makeResponse(this.#bodyStream(), { ...init, encodeBody: "manual" });
+    // Decoded like fetch() does; the encoded length no longer describes the body.
+    init.headers.delete("content-length");
+    return makeResponse(decodeBody(this.#bodyStream(), coding), init);
   }
 
   #bodyStream(): ReadableStream<Uint8Array> {
@@ -346,7 +355,7 @@ class Connection {
 /** `new Response` refuses some reason phrases (non-token bytes); the status is what matters then. */
 function makeResponse(
   body: BodyInit | null,
-  init: { status: number; statusText: string; headers: Headers },
+  init: { status: number; statusText: string; headers: Headers; encodeBody?: "automatic" | "manual" },
 ): Response {
   try {
     return new Response(body, init);
