@@ -24,9 +24,13 @@ export class GeminiEventLog {
       this.#events.push(JSON.parse(row.data) as GenerateContentResponse);
     }
     const end = this.getMeta("end");
-    // An object evicted mid-generation never finished its log: it is over, and says so.
     if (end !== null) this.#end = JSON.parse(end) as SessionEnd;
-    else if (this.getMeta("format") !== null) this.#end = { result: "aborted" };
+    else if (this.getMeta("format") !== null) {
+      // The object was evicted mid-generation: the engine is gone. The log ends with an explicit failure so a
+      // re-attaching client never mistakes it for a clean end.
+      if (this.#events.length > 0) this.append(abortedChunk("the session was interrupted"));
+      this.finish({ result: "aborted" });
+    }
   }
 
   get length(): number {
@@ -80,4 +84,18 @@ export class GeminiEventLog {
     this.#waiters = [];
     for (const w of waiters) w();
   }
+}
+
+/** The final event of a session that stopped before the generation finished. */
+export function abortedChunk(why: string): GenerateContentResponse {
+  return {
+    candidates: [
+      {
+        content: { role: "model", parts: [{ text: "" }] },
+        finishReason: "OTHER",
+        finishMessage: `gateway: generation stopped: ${why}`,
+        index: 0,
+      },
+    ],
+  };
 }

@@ -13,13 +13,17 @@ import type { GenerateContentRequest, RetryPrompts } from "../gemini/types";
 import type { EndpointConfig } from "../transport/endpoint";
 import { googleStatusFor } from "../transport/errors";
 import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-stream";
-import { GeminiEventLog } from "./gemini-event-log";
+import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
 import { geminiUpstream } from "./gemini-upstream";
-import { recordSessionEvent } from "./session-counters";
+import { type CounterDeltas, deltasFor, SESSIONS_OBJECT_NAME, type SessionEvent } from "./session-counters";
 
 /** How long a session keeps generating after its last client left, waiting for a re-attach. */
 export const DEFAULT_GRACE_MS = 15_000;
 export const SESSION_ID_HEADER = "x-proxy-session-id";
+/** Longest wait for the `/health` counters object before a session ends without it. */
+const COUNTER_SEND_TIMEOUT_MS = 2_000;
+/** How long a finished session's events stay available for re-attach before the object deletes them. */
+export const SESSION_RETENTION_MS = 10 * 60_000;
 
 /** What the Worker sends to start a session (JSON over the object's `fetch`). */
 export interface SessionStart {
@@ -90,19 +94,16 @@ export class GeminiSession extends DurableObject<Env> {
     if (start.openai) log.setMeta("openai", JSON.stringify(start.openai));
     this.#graceMs = start.graceMs;
     this.#running = true;
-    const env = this.env;
     const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
-    recordSessionEvent(env, waitUntil, "gemini.started");
+    waitUntil(this.#count(["gemini.started"]));
     const engine = new ContinuationEngine({
       request: start.request,
       runAttempt: geminiUpstream({
-        env,
         endpoint: start.endpoint,
         rest: start.upstream.rest,
         search: start.upstream.search,
         headers: start.headers,
         aggressiveFallback: start.aggressiveFallback,
-        waitUntil,
       }),
       kit: DEFAULT_CONTINUATION_KIT,
       prompts: start.prompts,
@@ -110,7 +111,7 @@ export class GeminiSession extends DurableObject<Env> {
       bounds: start.bounds,
       signal: this.#abort.signal,
       onAttempt: (record: AttemptRecord) => {
-        if (record.mode === "continuation") recordSessionEvent(env, waitUntil, "gemini.continuation");
+        if (record.mode === "continuation") waitUntil(this.#count(["gemini.continuation"]));
       },
     });
     let resolveFirst: (e: EngineEvent | null) => void = () => {};
@@ -154,25 +155,18 @@ export class GeminiSession extends DurableObject<Env> {
     resolveFirst(null);
     if (summary.result === "aborted" && log.length > 0) {
       // Whoever re-reads this log must see an explicit failure, never a silent clean end.
-      log.append({
-        candidates: [
-          {
-            content: { role: "model", parts: [{ text: "" }] },
-            finishReason: "OTHER",
-            finishMessage: "gateway: generation stopped because the client disconnected",
-            index: 0,
-          },
-        ],
-      });
+      log.append(abortedChunk("the client disconnected"));
     }
     this.#running = false;
     this.#clearGrace();
-    log.finish({ result: summary.result });
-    const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
     const ok =
       summary.result === "complete" || summary.result === "max_tokens" || summary.result === "blocked";
-    recordSessionEvent(this.env, waitUntil, ok ? "gemini.completed" : "gemini.failed");
-    if (summary.recovered) recordSessionEvent(this.env, waitUntil, "gemini.recovered");
+    const events: SessionEvent[] = [ok ? "gemini.completed" : "gemini.failed"];
+    if (summary.recovered) events.push("gemini.recovered");
+    // Counted before the log ends, so a client that saw the end also sees it in /health.
+    await this.#count(events);
+    log.finish({ result: summary.result });
+    await this.ctx.storage.setAlarm(Date.now() + SESSION_RETENTION_MS);
     console.log(
       JSON.stringify({
         msg: "gemini_session",
@@ -220,6 +214,31 @@ export class GeminiSession extends DurableObject<Env> {
       [SESSION_ID_HEADER]: this.ctx.id.toString(),
     });
     return new Response(body, { status: 200, headers });
+  }
+
+  /**
+   * Adds session events to the `/health` counters. Sent directly from this object (not through the isolate-wide
+   * queue of `recordSessionEvent`): a promise created by one Durable Object cannot be awaited by another in the same
+   * isolate. Bounded, and never throws: counters are statistics, not state.
+   */
+  async #count(events: SessionEvent[]): Promise<void> {
+    const deltas: CounterDeltas = {};
+    for (const event of events) {
+      for (const [k, v] of Object.entries(deltasFor(event))) deltas[k] = (deltas[k] ?? 0) + v;
+    }
+    const ns = this.env.TARGET_HEALTH;
+    const send = ns.get(ns.idFromName(SESSIONS_OBJECT_NAME)).addSessionCounters(deltas);
+    const timer = new AbortController();
+    await Promise.race([send, realClock.sleep(COUNTER_SEND_TIMEOUT_MS, timer.signal)]).catch(() => {});
+    timer.abort();
+    send.catch(() => {});
+  }
+
+  /** Retention is over: the session's events (and the object) go away; its id then answers 404. */
+  override async alarm(): Promise<void> {
+    if (this.#running) return;
+    this.#log = null;
+    await this.ctx.storage.deleteAll();
   }
 
   #startGrace(): void {

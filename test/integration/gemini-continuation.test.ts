@@ -172,4 +172,44 @@ describe("Gemini anti-truncation (SSE)", () => {
     expect(events.at(-1)?.candidates?.[0]?.finishMessage).toMatch(/incomplete/);
     expect(ANSWER.startsWith(answerText(events))).toBe(true);
   });
+
+  it("holds a function call until its attempt finishes and emits it once", async () => {
+    const { events, reqs } = await run({
+      answer: "Let me look that up for you.",
+      functionCall: { name: "lookup", args: { q: "clocks" } },
+      attempts: [{ kind: "cut", afterChars: 10 }],
+    });
+    const calls = events
+      .flatMap((e) => e.candidates?.[0]?.content?.parts ?? [])
+      .filter((p) => p.functionCall);
+    expect(calls).toEqual([{ functionCall: { name: "lookup", args: { q: "clocks" } } }]);
+    expect(events.at(-1)?.candidates?.[0]?.content?.parts.some((p) => p.functionCall)).toBe(true);
+    expect(reqs).toHaveLength(2);
+  });
+
+  it("passes a blocked prompt through without retrying", async () => {
+    const { events, reqs } = await run({ answer: ANSWER, attempts: [{ kind: "blocked-prompt" }] });
+    expect(reqs).toHaveLength(1);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.promptFeedback?.blockReason).toBe("SAFETY");
+  });
+
+  it("passes MAX_TOKENS through and reduces maxOutputTokens on continuations", async () => {
+    const body = { ...prompt(), generationConfig: { maxOutputTokens: 4000 } };
+    const { events, reqs } = await run(
+      {
+        answer: ANSWER,
+        attempts: [
+          { kind: "cut", afterChars: 200 },
+          { kind: "max-tokens", afterChars: 40 },
+        ],
+      },
+      body,
+    );
+    expect(finishReasons(events)).toEqual(["MAX_TOKENS"]);
+    expect(reqs).toHaveLength(2);
+    const budgets = reqs.map((r) => (r as unknown as { maxOutputTokens: number }).maxOutputTokens);
+    expect(budgets[0]).toBe(4000);
+    expect(budgets[1]).toBeLessThan(4000);
+  });
 });
