@@ -2,6 +2,8 @@
  * The front Worker: authenticates, routes, and hands stateful work to Durable Objects (DESIGN §3–4).
  */
 import { AutoRouter, type IRequest } from "itty-router";
+import { reattachGeminiSession } from "../durable/gemini-route";
+import { BadRequestError } from "../transport/errors";
 import { loadConfig } from "./config";
 import { type GatewayContext, secretsOf } from "./context";
 import { decorate, preflightResponse } from "./cors";
@@ -36,6 +38,7 @@ const routes: [method: "get" | "options" | "all", path: string, handler: Handler
   ["get", "/", (_req, g) => renderDashboard(g)],
   ["get", "/healthz", () => json({ status: "ok" })],
   ["get", "/health", (_req, g) => handleHealth(g, null)],
+  ["get", "/sessions/:id", (req, g) => reattach(g, req.params.id ?? "")],
   // `/openai/health` is a preset path, not the token form of /health.
   [
     "get",
@@ -48,6 +51,14 @@ const routes: [method: "get" | "options" | "all", path: string, handler: Handler
   ["all", "*", (_req, g) => handleProxy(g)],
 ];
 for (const [method, path, handler] of routes) router[method](path, handler);
+
+/** `GET /sessions/{id}?from={n}`: the id is the capability; `from` counts events already received. */
+function reattach(g: GatewayContext, id: string): Promise<Response> {
+  const from = g.url.searchParams.get("from") ?? "0";
+  if (!/^\d{1,9}$/.test(from)) throw new BadRequestError("from must be a non-negative integer event count");
+  g.log.route = "session";
+  return reattachGeminiSession(g.env, id, Number(from));
+}
 
 export async function handleRequest(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const started = Date.now();
@@ -67,7 +78,8 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
   logRequest({
     request_id: requestId,
     method: request.method,
-    path: redact(url.pathname + url.search, secrets),
+    // Session ids are capabilities: whoever reads the log must not be able to re-attach.
+    path: redact(url.pathname + url.search, secrets).replace(/^\/sessions\/[^/?]+/, "/sessions/[id]"),
     route: "unknown",
     ...log,
     status: response.status,

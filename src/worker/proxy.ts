@@ -3,9 +3,11 @@
  * Plain request/response traffic stays in the Worker; Gemini streams and WebSockets are handed to
  * their session objects.
  */
+import { handleGeminiRequest } from "../durable/gemini-route";
+import { isWebSocketUpgrade, openRelay, UpgradeRequiredError } from "../durable/relay-route";
 import { dispatch } from "../durable/upstream-pool";
 import { egress } from "../transport/egress";
-import { GatewayError } from "../transport/errors";
+import type { EndpointConfig, TransportKind } from "../transport/endpoint";
 import { checkGenericTarget } from "./address-guard";
 import { TOKEN_HEADER } from "./auth";
 import type { GatewayContext } from "./context";
@@ -14,14 +16,20 @@ import { resolveProxyRoute } from "./route";
 export async function handleProxy(g: GatewayContext): Promise<Response> {
   const { raw, url, config } = g;
   const route = resolveProxyRoute(url.pathname, config, raw.headers.get(TOKEN_HEADER));
-  const isUpgrade = raw.headers.get("upgrade")?.toLowerCase() === "websocket";
+  const isUpgrade = isWebSocketUpgrade(raw);
 
   if (route.kind === "generic") {
     const { url: target } = checkGenericTarget(route.scheme, route.hostPort, config.allowPrivateTargets);
     g.log.route = "generic";
     g.log.target_host = target.host;
-    if (route.scheme === "ws" || route.scheme === "wss" || isUpgrade) {
-      throw new GatewayError(501, "not_implemented", "WebSocket relay is not available yet");
+    if (isUpgrade) {
+      const scheme = route.scheme === "https" || route.scheme === "wss" ? "wss" : "ws";
+      return relay(g, `${scheme}://${target.host}${route.rest}${url.search}`, "socket", "generic", false);
+    }
+    if (route.scheme === "ws" || route.scheme === "wss") {
+      throw new UpgradeRequiredError(
+        `/${route.scheme}/ routes relay WebSockets: send a GET with Upgrade: websocket`,
+      );
     }
     // Build from the guard's normalised host, never the raw text: a resolver could read `0x7f.1`
     // differently from the URL parser the guard checked.
@@ -43,7 +51,22 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
   const { endpoint } = route;
   g.log.route = "preset";
   g.log.endpoint = endpoint.name;
-  if (isUpgrade) throw new GatewayError(501, "not_implemented", "WebSocket relay is not available yet");
+  if (isUpgrade) return relayPreset(g, endpoint, route.rest);
+  if (endpoint.gemini) {
+    g.log.route = "gemini";
+    return handleGeminiRequest(
+      g.env,
+      g.ctx,
+      raw,
+      { endpoint, rest: route.rest, search: url.search },
+      {
+        enabled: config.geminiSpecialHandling,
+        aggressiveFallback: config.aggressiveFallback,
+        retryPromptOverrides: config.retryPromptOverrides,
+        debug: config.debug,
+      },
+    );
+  }
   const result = await dispatch(
     endpoint,
     { method: raw.method, rest: route.rest, search: url.search, headers: raw.headers, body: raw.body },
@@ -59,4 +82,36 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
   g.log.fallback = result.fallbackReason;
   g.log.attempts = result.attempts;
   return result.response;
+}
+
+/**
+ * A WebSocket upgrade on a preset goes to the preset's target with `https → wss` (DESIGN §4), so
+ * `/gemini/ws/…BidiGenerateContent` reaches the Gemini Live API. A relay is one long session, not a
+ * request to fail over, so it takes the first target.
+ */
+function relayPreset(g: GatewayContext, endpoint: EndpointConfig, rest: string): Promise<Response> {
+  const target = new URL(endpoint.targets[0]!.url);
+  const scheme = target.protocol === "https:" ? "wss" : "ws";
+  const base = target.pathname === "/" ? "" : target.pathname;
+  const live = endpoint.gemini && rest.includes("BidiGenerateContent");
+  return relay(
+    g,
+    `${scheme}://${target.host}${base}${rest}${g.url.search}`,
+    endpoint.transport,
+    endpoint.name,
+    live,
+  );
+}
+
+function relay(
+  g: GatewayContext,
+  upstreamUrl: string,
+  transport: TransportKind,
+  endpointName: string,
+  geminiLive: boolean,
+): Promise<Response> {
+  g.log.route = "websocket";
+  g.log.target_host = new URL(upstreamUrl).host;
+  g.log.transport = transport;
+  return openRelay(g.env, g.raw, { upstreamUrl, transport, endpointName, geminiLive });
 }
