@@ -13,13 +13,14 @@ import { BadRequestError, GatewayError, UpstreamError } from "../transport/error
 import { sanitizeRequestHeaders } from "../transport/header-policy";
 import { connectSocketWebSocket } from "../transport/socket-websocket";
 import { connectFetchWebSocket } from "../transport/ws-fallback";
-import { CLOSE_ABNORMAL, CLOSE_NO_STATUS, isSendableCloseCode, truncateUtf8 } from "../transport/ws-frame";
+import { CLOSE_ABNORMAL, CLOSE_NO_STATUS } from "../transport/ws-frame";
 import { parseProtocolList } from "../transport/ws-handshake";
 import type { UpstreamWebSocket, UpstreamWsOptions, WsMessage } from "../transport/ws-upstream";
+import { closeSocketWith, errorResponse, sizeOf } from "./relay-messages";
 import {
   decodeRelayInit,
+  emptyRelayStats,
   RELAY_INIT_HEADER,
-  type RelayErrorBody,
   type RelaySettings,
   type RelayStats,
   type RelayTarget,
@@ -28,52 +29,6 @@ import { recordSessionEvent, type SessionCountersEnv } from "./session-counters"
 
 /** How often a paused upstream reader re-checks whether the client drained its send buffer. */
 const DRAIN_POLL_MS = 10;
-
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
-}
-
-function sizeOf(message: WsMessage): number {
-  return message.kind === "text" ? utf8Length(message.data) : message.data.length;
-}
-
-function errorResponse(err: unknown): Response {
-  const e =
-    err instanceof GatewayError
-      ? err
-      : new GatewayError(502, "relay_failed", "WebSocket relay could not start", { cause: err });
-  const body: RelayErrorBody = {
-    relayError: {
-      status: e.status,
-      reason: e.reason,
-      message: e.message,
-      upstreamStatus: e.upstreamStatus,
-      phase: e instanceof UpstreamError ? e.phase : null,
-    },
-  };
-  return Response.json(body, { status: e.status });
-}
-
-/** Closes a platform WebSocket with a code it accepts (1005/1006 cannot be sent). */
-function closeSocketWith(ws: WebSocket, code: number, reason: string): void {
-  try {
-    if (code === CLOSE_NO_STATUS) ws.close();
-    else if (isSendableCloseCode(code)) ws.close(code, truncateUtf8(reason, 123));
-    else ws.close(1011, "upstream connection lost");
-  } catch {
-    // Already closed.
-  }
-}
 
 export class RelaySession extends DurableObject<SessionCountersEnv> {
   #client: WebSocket | null = null;
@@ -87,22 +42,10 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
   #resuming = false;
   #awaitingSetup: { resolve: () => void; reject: (err: Error) => void } | null = null;
   #state: "idle" | "open" | "closing" | "closed" = "idle";
+  #clientClose: { code: number; reason: string } | null = null;
   #lastActivity = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  #stats: RelayStats = {
-    endpoint: "",
-    transport: null,
-    protocol: null,
-    startedAt: 0,
-    endedAt: null,
-    durationMs: null,
-    clientToUpstream: { messages: 0, bytes: 0 },
-    upstreamToClient: { messages: 0, bytes: 0 },
-    closeCode: null,
-    closeReason: null,
-    closedBy: null,
-    resumptions: 0,
-  };
+  #stats: RelayStats = emptyRelayStats();
 
   /** RPC: this session's statistics (live while open, final once closed). */
   async getStats(): Promise<RelayStats> {
@@ -238,8 +181,11 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
     } catch {
       return;
     }
-    // Pause reading the upstream (and so TCP-backpressure it) while the client is behind.
-    while (client.bufferedAmount > settings.maxBufferedBytes && !this.#isClosed()) {
+    // Pause reading the upstream (and so TCP-backpressure it) while the client is behind. workerd
+    // does not implement WebSocket.bufferedAmount yet (it reads as undefined, so the loop never
+    // runs there); the relay itself still holds at most one message in this direction, because the
+    // upstream reader pulls the next bytes only after this handler returned.
+    while ((client.bufferedAmount ?? 0) > settings.maxBufferedBytes && !this.#isClosed()) {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     }
   }
@@ -248,8 +194,11 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
     if (this.#state !== "open") return;
     this.#state = "closing";
     this.#stats.closedBy = "client";
+    this.#clientClose = { code, reason };
     const upstream = this.#upstream;
     if (!upstream || this.#resuming) {
+      // Mid-resumption there is no upstream session to hand the close to; end whatever is open.
+      upstream?.close(1001, "client closed");
       this.#finish(code, reason);
       return;
     }
@@ -265,7 +214,9 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
       return;
     }
     if (this.#state === "closing") {
-      this.#finish(code === CLOSE_ABNORMAL ? (this.#stats.closeCode ?? 1000) : code, reason);
+      // The upstream's answer completes the client's close; if it dropped instead, echo the client's own close.
+      const echo = code === CLOSE_ABNORMAL ? (this.#clientClose ?? { code, reason }) : { code, reason };
+      this.#finish(echo.code, echo.reason);
       return;
     }
     if (this.#live?.canResume && !this.#resuming) {

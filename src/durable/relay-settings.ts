@@ -108,6 +108,23 @@ export interface RelayStats {
   resumptions: number;
 }
 
+export function emptyRelayStats(): RelayStats {
+  return {
+    endpoint: "",
+    transport: null,
+    protocol: null,
+    startedAt: 0,
+    endedAt: null,
+    durationMs: null,
+    clientToUpstream: { messages: 0, bytes: 0 },
+    upstreamToClient: { messages: 0, bytes: 0 },
+    closeCode: null,
+    closeReason: null,
+    closedBy: null,
+    resumptions: 0,
+  };
+}
+
 /** The error the object returns instead of a 101 (rebuilt into a GatewayError by `openRelay`). */
 export interface RelayErrorBody {
   relayError: {

@@ -14,7 +14,6 @@ import {
   isSendableCloseCode,
   Opcode,
   WebSocketProtocolError,
-  WsReader,
 } from "./ws-frame";
 import {
   buildUpgradeRequest,
@@ -23,6 +22,7 @@ import {
   type UpgradeResponseHead,
   validateUpgradeResponse,
 } from "./ws-handshake";
+import { WsReader } from "./ws-reader";
 import type { UpstreamWebSocket, UpstreamWsHandlers, UpstreamWsOptions, WsMessage } from "./ws-upstream";
 
 type Reader = ReadableStreamDefaultReader<Uint8Array>;

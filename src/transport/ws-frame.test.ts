@@ -5,14 +5,13 @@ import {
   encodeClosePayload,
   encodeFrame,
   encodeMessage,
-  FrameDecoder,
   Opcode,
   parseClosePayload,
   truncateUtf8,
   WebSocketProtocolError,
   type WsEvent,
-  WsReader,
 } from "./ws-frame";
+import { FrameDecoder, WsReader } from "./ws-reader";
 
 const MASK = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
 const enc = new TextEncoder();

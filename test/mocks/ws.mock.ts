@@ -20,7 +20,8 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
-import { encodeClosePayload, encodeFrame, Opcode, WsReader } from "../../src/transport/ws-frame";
+import { encodeClosePayload, encodeFrame, Opcode } from "../../src/transport/ws-frame";
+import { WsReader } from "../../src/transport/ws-reader";
 import type { RunningMock } from "./global-setup";
 
 export interface WsConnectionLog {
