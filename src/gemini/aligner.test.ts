@@ -115,6 +115,21 @@ describe("ContinuationAligner", () => {
     );
   });
 
+  it("a repeat ending in whitespace drops exactly the sent answer's trailing run, keeping the continuation's own", () => {
+    const sent = "try {\n  } catch (err) {\n      console.log(err.status); // 400\n";
+    const next = "      console.log(err.name);";
+    expect(run(sent, [`console.log(err.status); // 400\n${next}`])).toMatchObject({ text: next });
+    expect(run(sent, ["console.log(err.status); // 400", "\n", next])).toMatchObject({ text: next });
+    expect(run("Title line\n", ["Title line\n\nNext"])).toMatchObject({ text: "\nNext" });
+    expect(run("Title line\n", ["Title line", "\n", "\nNext"])).toMatchObject({ text: "\nNext" });
+    // Table rules repeat by nature: a suffix of dashes and bars is not taken for an overlap.
+    const rule = "----- | ------------------ |";
+    expect(run("| a | b |\n| ---------- | -----------------", [rule])).toMatchObject({
+      text: rule,
+      removed: 0,
+    });
+  });
+
   it("short chance overlaps stay", () => {
     expect(run("I said ha", ["ha and left"])).toMatchObject({ text: "ha and left", removed: 0 });
   });

@@ -15,8 +15,11 @@
  *    replay that diverges before reaching the end is a rewrite.
  * 3. Overlap: the continuation repeats the end of the sent answer (typically the tail quoted in the prompt).
  *    The longest suffix of the sent answer (within `OVERLAP_WINDOW_CHARS`) that the continuation starts with is
- *    dropped, if it weighs at least `MIN_OVERLAP_WEIGHT` (shorter matches — "e", " the" — happen by chance).
- *    While the buffered text could still grow into a longer overlap, the aligner waits.
+ *    dropped, if it weighs at least `MIN_OVERLAP_WEIGHT` (shorter matches — "e", " the" — happen by chance) and
+ *    has `MIN_OVERLAP_DISTINCT_CHARS` different characters (table rules "---- | ----" repeat by nature).
+ *    While the buffered text could still grow into a longer overlap, the aligner waits. When the repeat ends in
+ *    the sent answer's trailing whitespace, exactly that much whitespace is dropped (also across chunks): more
+ *    is the continuation's own (indentation, a blank line).
  * 4. Rewrite: the continuation shares at least `REWRITE_SHARED_WEIGHT` with the sent answer's start and then
  *    diverges: it restarted with different content instead of continuing (a failed attempt for the engine).
  *    A rewrite sharing nothing with the answer's start cannot be told from a continuation and is passed on.
@@ -53,8 +56,14 @@ export interface AlignerOptions {
   rewriteSharedWeight?: number;
 }
 
-const isSpace = (c: string): boolean => /\s/u.test(c);
+// ASCII fast paths: these run once per character of the sent answer, which may be long.
+const isSpace = (c: string): boolean => {
+  const code = c.charCodeAt(0);
+  if (code < 0x80) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  return /\s/u.test(c);
+};
 const isWide = (c: string): boolean =>
+  c.charCodeAt(0) >= 0x1100 &&
   /[\u1100-\u11ff\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]|[\u{20000}-\u{3134f}]/u.test(c);
 const weight = (cps: readonly string[]): number =>
   cps.reduce((w, c) => w + (isWide(c) ? WIDE_CHAR_WEIGHT : 1), 0);
@@ -73,7 +82,8 @@ const MAX_FENCE_LINE_CHARS = 40;
  */
 function reopenedFence(cps: readonly string[], final: boolean): number | "pending" {
   const head = cps.slice(0, MAX_FENCE_LINE_CHARS).join("");
-  const m = /^\s*```[\w+#.-]*[ \t]*(?:\r?\n|$)/.exec(head);
+  // An info string is required: a bare ``` line in an open block is the block's legitimate closing fence.
+  const m = /^\s*```[\w+#.-]+[ \t]*(?:\r?\n|$)/.exec(head);
   if (m && (m[0].endsWith("\n") || final)) return Array.from(m[0]).length;
   const open = /^\s*`{0,3}[\w+#.-]*[ \t]*$/.test(head) && head.trimStart().startsWith("`") && !final;
   return open || (!final && head.trim() === "" && cps.length < MAX_FENCE_LINE_CHARS) ? "pending" : 0;
@@ -104,6 +114,17 @@ function normalize(raw: readonly string[]): Normalized {
 const rawEnd = (x: Normalized, len: number): number =>
   len >= x.n.length ? x.rawLength : (x.map[len] ?? x.rawLength);
 
+/** Distinct non-space characters an overlap needs: "----- | -----" in a table repeats by nature, not by error. */
+export const MIN_OVERLAP_DISTINCT_CHARS = 3;
+
+/** Whether the suffix of `s` from `j` has enough different characters to be a meaningful overlap. */
+function informative(s: readonly string[], j: number): boolean {
+  const seen = new Set<string>();
+  for (let i = j; i < s.length && seen.size < MIN_OVERLAP_DISTINCT_CHARS; i++)
+    if (s[i] !== " ") seen.add(s[i] ?? "");
+  return seen.size >= MIN_OVERLAP_DISTINCT_CHARS;
+}
+
 function commonPrefix(a: readonly string[], b: readonly string[], aFrom = 0, bFrom = 0): number {
   let i = 0;
   while (aFrom + i < a.length && bFrom + i < b.length && a[aFrom + i] === b[bFrom + i]) i++;
@@ -125,19 +146,15 @@ export class ContinuationAligner {
   #replayPos = 0;
   #replayLastSpace = false;
   #removed = 0;
-  /** The dropped text ended in a whitespace run that may go on in the next chunk: drop its continuation too. */
-  #swallowSpace = false;
+  /**
+   * Whitespace characters still to drop from the next text: the dropped repeat ended in the sent answer's
+   * trailing whitespace run, and the continuation's copy of that run may go on in the next chunk.
+   */
+  #swallowLeft = 0;
+  /** Raw whitespace characters at the end of the sent answer. */
+  readonly #sentTrailingSpace: number;
 
   constructor(sentAnswer: string, opts: AlignerOptions = {}) {
-    this.#sentRaw = Array.from(sentAnswer);
-    this.#sent = normalize(this.#sentRaw);
-    const lead = this.#sent.n[0] === " " ? 1 : 0;
-    this.#sentStart = this.#sent.n.slice(lead);
-    this.#insideCodeBlock = (sentAnswer.match(FENCE_LINE) ?? []).length % 2 === 1;
-    this.#suffixWeight = new Array<number>(this.#sent.n.length + 1).fill(0);
-    for (let j = this.#sent.n.length - 1; j >= 0; j--) {
-      this.#suffixWeight[j] = (this.#suffixWeight[j + 1] ?? 0) + weight([this.#sent.n[j] ?? ""]);
-    }
     this.#opts = {
       maxBufferChars: opts.maxBufferChars ?? MAX_ALIGN_BUFFER_CHARS,
       overlapWindowChars: opts.overlapWindowChars ?? OVERLAP_WINDOW_CHARS,
@@ -145,6 +162,23 @@ export class ContinuationAligner {
       replayConfirmWeight: opts.replayConfirmWeight ?? REPLAY_CONFIRM_WEIGHT,
       rewriteSharedWeight: opts.rewriteSharedWeight ?? REWRITE_SHARED_WEIGHT,
     };
+    this.#sentRaw = Array.from(sentAnswer);
+    this.#sent = normalize(this.#sentRaw);
+    const lead = this.#sent.n[0] === " " ? 1 : 0;
+    this.#sentStart = this.#sent.n.slice(lead);
+    let trailing = 0;
+    while (
+      trailing < this.#sentRaw.length &&
+      isSpace(this.#sentRaw[this.#sentRaw.length - 1 - trailing] ?? "")
+    )
+      trailing++;
+    this.#sentTrailingSpace = trailing;
+    this.#insideCodeBlock = (sentAnswer.match(FENCE_LINE) ?? []).length % 2 === 1;
+    this.#suffixWeight = new Array<number>(this.#sent.n.length + 1).fill(0);
+    const windowStart = Math.max(0, this.#sent.n.length - this.#opts.overlapWindowChars);
+    for (let j = this.#sent.n.length - 1; j >= windowStart; j--) {
+      this.#suffixWeight[j] = (this.#suffixWeight[j + 1] ?? 0) + weight([this.#sent.n[j] ?? ""]);
+    }
   }
 
   /** Code points dropped so far (preamble, overlap, replay, restarted word). */
@@ -181,19 +215,42 @@ export class ContinuationAligner {
     }
   }
 
-  #emit(cps: readonly string[], droppedTrailingSpace = false): AlignStep {
+  #emit(cps: readonly string[], swallow = 0): AlignStep {
     this.#state = "through";
     this.#buffer = [];
-    this.#swallowSpace = droppedTrailingSpace;
+    this.#swallowLeft = swallow;
     return { kind: "emit", text: this.#swallow(cps.join("")) };
   }
 
   #swallow(text: string): string {
-    if (!this.#swallowSpace) return text;
-    const kept = text.replace(/^\s+/u, "");
-    this.#removed += Array.from(text).length - Array.from(kept).length;
-    if (kept !== "") this.#swallowSpace = false;
-    return kept;
+    if (this.#swallowLeft === 0) return text;
+    const cps = Array.from(text);
+    let i = 0;
+    while (i < cps.length && i < this.#swallowLeft && isSpace(cps[i] ?? "")) i++;
+    this.#removed += i;
+    this.#swallowLeft = i < cps.length ? 0 : this.#swallowLeft - i;
+    return cps.slice(i).join("");
+  }
+
+  /**
+   * Drops the first `normLen` normalized code points of `rest` (a repeat that reaches the end of the sent answer)
+   * and emits the remainder. Inside the repeat whitespace is compared loosely, but its final whitespace run is
+   * cut exactly as long as the sent answer's own trailing run: whitespace beyond it is the continuation's own
+   * (indentation, a blank line) and is kept.
+   */
+  #dropRepeat(rest: string[], r: Normalized, normLen: number): AlignStep {
+    if (r.n[normLen - 1] !== " ") {
+      const cut = rawEnd(r, normLen);
+      this.#removed += cut;
+      return this.#emit(rest.slice(cut));
+    }
+    const runStart = r.map[normLen - 1] ?? rest.length;
+    let runLen = 0;
+    while (runStart + runLen < rest.length && isSpace(rest[runStart + runLen] ?? "")) runLen++;
+    const take = Math.min(runLen, this.#sentTrailingSpace);
+    this.#removed += runStart + take;
+    const swallow = runStart + runLen === rest.length ? this.#sentTrailingSpace - take : 0;
+    return this.#emit(rest.slice(runStart + take), swallow);
   }
 
   #decide(final: boolean): AlignStep {
@@ -235,7 +292,7 @@ export class ContinuationAligner {
     // 2. Identical replay from the start.
     const shared = commonPrefix(nr, sent);
     if (shared >= sent.length && weight(sent) >= MIN_REPLAY_WEIGHT)
-      return this.#afterReplay(rest, r, lead + shared);
+      return this.#dropRepeat(rest, r, lead + shared);
     if (nr.length > 0 && sent.length > 0 && shared === nr.length) {
       if (weight(nr) >= this.#opts.replayConfirmWeight) {
         this.#removed += rest.length;
@@ -262,6 +319,7 @@ export class ContinuationAligner {
       if ((this.#suffixWeight[j] ?? 0) < this.#opts.minOverlapWeight) break; // shorter suffixes weigh less
       const len = s.length - j;
       const c = commonPrefix(s, r.n, j, 0);
+      if (!informative(s, j)) break; // shorter suffixes have no more variety
       if (c === len) {
         best = len; // the longest, as j increases from the far end
         break;
@@ -269,11 +327,7 @@ export class ContinuationAligner {
       if (c === r.n.length) waitLonger = true;
     }
     if (waitLonger && !final) return { kind: "pending" };
-    if (best > 0) {
-      const cut = rawEnd(r, best);
-      this.#removed += cut;
-      return this.#emit(rest.slice(cut), r.n[best - 1] === " ");
-    }
+    if (best > 0) return this.#dropRepeat(rest, r, best);
 
     // 4. Restarted with different content.
     if (shared > 0 && shared < nr.length && weight(nr.slice(0, shared)) >= this.#opts.rewriteSharedWeight) {
@@ -307,13 +361,6 @@ export class ContinuationAligner {
     return out;
   }
 
-  /** The buffer replayed the whole sent answer within its first `upTo` normalized code points. */
-  #afterReplay(rest: string[], r: Normalized, upTo: number): AlignStep {
-    const cut = rawEnd(r, upTo);
-    this.#removed += cut;
-    return this.#emit(rest.slice(cut), r.n[upTo - 1] === " ");
-  }
-
   /** Replay mode: drop text while it matches the sent answer; emit what follows its end. */
   #replay(cps: string[]): AlignStep {
     const sent = this.#sentStart;
@@ -331,7 +378,8 @@ export class ContinuationAligner {
       this.#replayPos++;
       this.#replayLastSpace = n === " ";
       this.#removed++;
-      if (this.#replayPos >= sent.length) return this.#emit(cps.slice(i + 1), n === " ");
+      if (this.#replayPos >= sent.length)
+        return this.#emit(cps.slice(i + 1), n === " " ? this.#sentTrailingSpace - 1 : 0);
     }
     return { kind: "pending" };
   }
