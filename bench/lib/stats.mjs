@@ -46,3 +46,10 @@ export const round = (value, digits = 2) =>
 
 /** Milliseconds since an arbitrary origin, sub-millisecond resolution. */
 export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** A seed for item `i` of stream `name`: every planned item gets its own generator, so its plan does not depend on timing. */
+export function itemSeed(seed, name, i) {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const ch of `${name}:${i}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return h;
+}

@@ -15,8 +15,16 @@ import { fileURLToPath } from "node:url";
 
 export const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const WORKERD_BIN = join(REPO_DIR, "node_modules/.bin/workerd");
-const WRANGLER_BIN = join(REPO_DIR, "node_modules/.bin/wrangler");
-const COMPATIBILITY_DATE = "2026-10-01";
+// Run with this process's Node (24 under `npm run`): the `wrangler` shim would pick whatever `node` is on PATH.
+const WRANGLER_JS = join(REPO_DIR, "node_modules/wrangler/bin/wrangler.js");
+/** The project's compatibility date and flags, read from wrangler.toml so the bench runs what deploys. */
+function projectCompatibility() {
+  const toml = readFileSync(join(REPO_DIR, "wrangler.toml"), "utf8");
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1] ?? "2026-10-01";
+  const flagsText = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? '"nodejs_compat"';
+  const flags = [...flagsText.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  return { date, flags };
+}
 const READY_TIMEOUT_MS = 20_000;
 const DO_CLASSES = ["GeminiSession", "RelaySession", "TargetHealth"];
 const DO_BINDINGS = {
@@ -51,11 +59,20 @@ export async function freePort() {
 
 /** Bundles the Worker exactly as `wrangler deploy` would, without uploading. Returns the bundle path. */
 export function buildBundle(outDir) {
-  execFileSync(WRANGLER_BIN, ["deploy", "--dry-run", "--outdir", outDir], {
-    cwd: REPO_DIR,
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1" },
-  });
+  try {
+    execFileSync(process.execPath, [WRANGLER_JS, "deploy", "--dry-run", "--outdir", outDir], {
+      cwd: REPO_DIR,
+      stdio: ["ignore", "ignore", "pipe"],
+      env: {
+        ...process.env,
+        PATH: `${join(REPO_DIR, "node_modules/.bin")}:${process.env.PATH}`,
+        WRANGLER_SEND_METRICS: "false",
+        CI: "1",
+      },
+    });
+  } catch (error) {
+    throw new Error(`wrangler deploy --dry-run failed:\n${error.stderr?.toString("utf8") ?? error.message}`);
+  }
   return join(outDir, "index.js");
 }
 
@@ -70,7 +87,10 @@ export function workerdConfig({
   gatewayPort,
   floorPort,
   vars,
+  extraFlags = [],
 }) {
+  const compat = projectCompatibility();
+  const flags = [...new Set([...compat.flags, ...extraFlags])].map((f) => capnpString(f)).join(", ");
   const textBindings = Object.entries(vars)
     .map(([name, value]) => `    (name = ${capnpString(name)}, text = ${capnpString(value)}),`)
     .join("\n");
@@ -99,8 +119,8 @@ const config :Workerd.Config = (
 
 const gateway :Workerd.Worker = (
   modules = [(name = "index.js", esModule = embed ${capnpString(relative(configDir, bundlePath))})],
-  compatibilityDate = "${COMPATIBILITY_DATE}",
-  compatibilityFlags = ["nodejs_compat"],
+  compatibilityDate = "${compat.date}",
+  compatibilityFlags = [${flags}],
   bindings = [
 ${textBindings}
 ${doBindings}
@@ -114,7 +134,7 @@ ${namespaces}
 
 const floor :Workerd.Worker = (
   modules = [(name = "floor.js", esModule = embed ${capnpString(relative(configDir, floorPath))})],
-  compatibilityDate = "${COMPATIBILITY_DATE}",
+  compatibilityDate = "${compat.date}",
   globalOutbound = "internet",
 );
 `;
@@ -171,7 +191,7 @@ export function workerdVersion() {
  * Builds, configures and starts workerd. `vars` go to the gateway as text bindings. Returns the
  * gateway and floor base URLs, the workerd pid, the captured log, and `stop()`.
  */
-export async function startWorkerd({ vars, quietLogs = true }) {
+export async function startWorkerd({ vars, quietLogs = true, extraFlags = [] }) {
   const dir = mkdtempSync(join(tmpdir(), "gateway-bench-"));
   const bundlePath = buildBundle(join(dir, "bundle"));
   const floorPath = join(dir, "floor.js");
@@ -183,7 +203,16 @@ export async function startWorkerd({ vars, quietLogs = true }) {
   const configPath = join(dir, "workerd.capnp");
   writeFileSync(
     configPath,
-    workerdConfig({ configDir: dir, bundlePath, floorPath, storageDir, gatewayPort, floorPort, vars }),
+    workerdConfig({
+      configDir: dir,
+      bundlePath,
+      floorPath,
+      storageDir,
+      gatewayPort,
+      floorPort,
+      vars,
+      extraFlags,
+    }),
   );
   const child = spawn(WORKERD_BIN, ["serve", configPath, "--experimental"], {
     stdio: ["ignore", "pipe", "pipe"],

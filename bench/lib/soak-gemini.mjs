@@ -1,0 +1,243 @@
+/**
+ * Soak: streaming Gemini generations through the gateway against the project's Gemini mock. Each
+ * stream gets its own scenario (ground-truth answer with multi-byte text, random cuts, resets, in-band
+ * errors, 429/5xx, repeated tails on continuations), fixed by the seed. The client joins the answer
+ * text it received and classifies the end: complete (finishReason STOP, text identical to the ground
+ * truth), explicit failure (an in-band error event or a non-STOP finishReason, text a prefix of the
+ * ground truth), or a violation (silent end, broken transfer, duplicated/missing characters).
+ */
+import { Agent, request as httpRequest } from "node:http";
+import { itemSeed, randomInt, seededRandom, weightedPick } from "./stats.mjs";
+
+const STREAM_DEADLINE_MS = 60_000;
+const PIECES = [
+  "the ",
+  "stream ",
+  "gateway ",
+  "数据",
+  "流式传输",
+  "🙂",
+  "👩‍💻",
+  "é",
+  "naïve ",
+  "ß",
+  "\n",
+  "— ",
+  "テスト",
+  "한국어 ",
+  "x",
+  "42 ",
+];
+const FAILURES = [
+  [3, { kind: "cut" }],
+  [2, { kind: "cut-in-event" }],
+  [2, { kind: "cut-in-char" }],
+  [2, { kind: "reset" }],
+  [2, { kind: "error-event", status: 503 }],
+  [1, { kind: "http-error", status: 429, retryDelaySec: 1 }],
+  [1, { kind: "http-error", status: 503 }],
+  [1, { kind: "http-error", status: 500 }],
+];
+
+function answerText(random, codePoints) {
+  let out = [];
+  while (out.length < codePoints)
+    out = out.concat([
+      ...weightedPick(
+        random,
+        PIECES.map((p) => [1, p]),
+      ),
+    ]);
+  return out.slice(0, codePoints).join("");
+}
+
+/** The scenario for stream `i` (the mock's scenario JSON) and the client's behaviour. */
+export function planGemini(random, i, { allowStall }) {
+  const length = randomInt(random, 80, 700);
+  const answer = answerText(random, length);
+  const failures = weightedPick(random, [
+    [35, 0],
+    [35, 1],
+    [20, 2],
+    [10, 3],
+  ]);
+  const kinds = allowStall ? [...FAILURES, [2, { kind: "stall" }]] : FAILURES;
+  const attempts = [];
+  for (let k = 0; k < failures; k++) {
+    const failure = { ...weightedPick(random, kinds) };
+    if (failure.kind !== "http-error") failure.afterChars = randomInt(random, 0, length - 1);
+    attempts.push(failure);
+  }
+  attempts.push({ kind: "complete" });
+  // Continuations that repeat the tail of the partial answer: the gateway must not duplicate it.
+  for (const a of attempts.slice(1)) if (random() < 0.25) a.repeatTail = randomInt(random, 1, 12);
+  const hopeless = random() < 0.05;
+  const scenario = {
+    answer,
+    chunkChars: randomInt(random, 3, 24),
+    chunkDelayMs: randomInt(random, 5, 40),
+    ...(random() < 0.15 ? { thought: answerText(random, randomInt(random, 20, 120)) } : {}),
+    ...(random() < 0.1 ? { splitWriteBytes: randomInt(random, 1, 7) } : {}),
+    // A hopeless stream is cut on every attempt: it must end with an explicit failure.
+    attempts: hopeless ? [] : attempts,
+    defaultAttempt: hopeless ? { kind: "cut", afterChars: 10 } : { kind: "complete" },
+  };
+  const leaves = random() < 0.05 ? randomInt(random, 100, 1500) : null;
+  return { i, answer, scenario, leaveAfterMs: leaves, hopeless };
+}
+
+function parseEvents(text) {
+  const events = [];
+  for (const block of text.split(/\r?\n\r?\n|\r\r/)) {
+    const data = block
+      .split(/\r?\n|\r/)
+      .filter((l) => l.startsWith("data:"))
+      .map((l) => l.slice(5).replace(/^ /, ""))
+      .join("\n");
+    if (data === "") continue;
+    try {
+      events.push(JSON.parse(data));
+    } catch {
+      events.push({ unparsable: data });
+    }
+  }
+  return events;
+}
+
+/** Compares received text with the ground truth: first differing code point and lengths. */
+export function textDiff(expected, got) {
+  const e = [...expected];
+  const g = [...got];
+  let k = 0;
+  while (k < e.length && k < g.length && e[k] === g[k]) k++;
+  return { expectedChars: e.length, gotChars: g.length, firstDifferenceAt: k };
+}
+
+/** Classifies a finished SSE body against the ground truth. */
+export function classifyGeminiStream(plan, status, headers, body, complete) {
+  if (status !== 200) {
+    try {
+      const e = JSON.parse(body).error;
+      if (typeof e.code === "number" && typeof e.message === "string")
+        return { outcome: "failed_before_stream" };
+    } catch {}
+    return { outcome: "violation", detail: `${status} without an error JSON: ${body.slice(0, 200)}` };
+  }
+  const events = parseEvents(body);
+  let text = "";
+  let finish = null;
+  let errorEvent = null;
+  for (const ev of events) {
+    if (ev.error) errorEvent = ev.error;
+    const cand = ev.candidates?.[0];
+    for (const part of cand?.content?.parts ?? [])
+      if (!part.thought && typeof part.text === "string") text += part.text;
+    if (cand?.finishReason) finish = cand.finishReason;
+    if (ev.unparsable !== undefined)
+      return { outcome: "violation", detail: `unparsable event: ${ev.unparsable.slice(0, 120)}` };
+  }
+  const protectedStream = headers["x-proxy-session-id"] !== undefined;
+  if (!complete)
+    return {
+      outcome: "violation",
+      detail: "the response broke off without an in-band failure",
+      protectedStream,
+    };
+  if (finish === "STOP" && errorEvent === null) {
+    if (text === plan.answer) return { outcome: "complete", protectedStream };
+    return {
+      outcome: "violation",
+      detail: `STOP with wrong text ${JSON.stringify(textDiff(plan.answer, text))}`,
+      protectedStream,
+    };
+  }
+  if (errorEvent !== null || (finish !== null && finish !== "STOP")) {
+    if (plan.answer.startsWith(text)) return { outcome: "failed_in_band", protectedStream };
+    return {
+      outcome: "violation",
+      detail: `in-band failure after wrong text ${JSON.stringify(textDiff(plan.answer, text))}`,
+      protectedStream,
+    };
+  }
+  return {
+    outcome: "violation",
+    detail: `silent truncation: clean end without finishReason after ${[...text].length}/${[...plan.answer].length} chars`,
+    protectedStream,
+  };
+}
+
+/** Streams one planned generation through the gateway. */
+export function runGemini(gatewayUrl, endpoint, agent, plan, scenarioId) {
+  const url = `${gatewayUrl}/${endpoint}/v1beta/models/${scenarioId}:streamGenerateContent?alt=sse`;
+  const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: `soak question ${plan.i}` }] }] });
+  return new Promise((resolve) => {
+    const controller = new AbortController();
+    let abortAt = null;
+    let settled = false;
+    const done = (r) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      clearTimeout(leave);
+      resolve({ ...r, abortAt });
+    };
+    const deadline = setTimeout(() => {
+      done({ outcome: "violation", detail: `no end within ${STREAM_DEADLINE_MS} ms` });
+      controller.abort();
+    }, STREAM_DEADLINE_MS);
+    const leave =
+      plan.leaveAfterMs === null
+        ? null
+        : setTimeout(() => {
+            abortAt = Date.now();
+            controller.abort();
+            done({ outcome: "client_left" });
+          }, plan.leaveAfterMs);
+    const req = httpRequest(
+      url,
+      { agent, method: "POST", signal: controller.signal, headers: { "content-type": "application/json" } },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("error", () => {});
+        res.on("close", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          done(classifyGeminiStream(plan, res.statusCode, res.headers, text, res.complete));
+        });
+      },
+    );
+    req.on("error", (error) => {
+      if (abortAt === null)
+        done({ outcome: "violation", detail: `request failed without a response: ${error.message}` });
+    });
+    req.end(body);
+  });
+}
+
+/** Keeps `concurrency` streams in flight until `until`; `register(spec)` creates the mock scenario. */
+export async function geminiLoad({
+  gatewayUrl,
+  endpoint,
+  concurrency,
+  until,
+  seed,
+  register,
+  allowStall,
+  results,
+}) {
+  const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+  let next = 0;
+  const worker = async () => {
+    while (Date.now() < until) {
+      const i = next++;
+      const plan = planGemini(seededRandom(itemSeed(seed, "gemini", i)), i, { allowStall });
+      const scenarioId = await register(plan.scenario);
+      const started = Date.now();
+      const result = await runGemini(gatewayUrl, endpoint, agent, plan, scenarioId);
+      results.push({ i, scenarioId, hopeless: plan.hopeless, started, ended: Date.now(), ...result });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  agent.destroy();
+  return results;
+}

@@ -1,0 +1,98 @@
+/** The soak's probes, end-of-run checks and printed summary. */
+import { WebSocket } from "ws";
+
+/** Which session routes the gateway serves; a route it does not serve is skipped, not faked. */
+export async function probeSessions({ gw, register, wsBase }) {
+  const skipped = {};
+  const id = await register({ answer: "probe answer" });
+  const res = await fetch(`${gw}/soak-gemini/v1beta/models/${id}:streamGenerateContent?alt=sse`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "probe" }] }] }),
+  });
+  await res.arrayBuffer();
+  if (!res.headers.get("x-proxy-session-id")) {
+    skipped.gemini = `Gemini streams are not protected by the gateway yet (status ${res.status}, no x-proxy-session-id)`;
+  }
+  const wsProbe = await new Promise((resolve) => {
+    const ws = new WebSocket(`${wsBase}/s/probe?n=1&end=close:1000`);
+    ws.on("open", () => ws.send("probe"));
+    ws.on("close", () => resolve(null));
+    ws.on("error", () => {});
+    ws.on("unexpected-response", (_req, r) => {
+      r.resume();
+      resolve(`the gateway answered the WebSocket upgrade with ${r.statusCode}`);
+    });
+  });
+  if (wsProbe) skipped.websocket = wsProbe;
+  return { skipped };
+}
+
+/** Polls `/health` until no Gemini or WebSocket session is active (or `timeoutMs` passes). */
+export async function settleHealth(gw, token, timeoutMs) {
+  const started = Date.now();
+  let sessions = null;
+  while (Date.now() - started < timeoutMs) {
+    const res = await fetch(`${gw}/health`, { headers: { "x-proxy-token": token } });
+    const text = await res.text();
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return {
+        settled: false,
+        waitedMs: Date.now() - started,
+        sessions: `/health answered ${res.status}: ${text.slice(0, 200)}`,
+      };
+    }
+    sessions = body.sessions ?? null;
+    if (sessions && (sessions.gemini?.active ?? 0) === 0 && (sessions.websocket?.active ?? 0) === 0) {
+      return { settled: true, waitedMs: Date.now() - started, sessions };
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return { settled: false, waitedMs: Date.now() - started, sessions };
+}
+
+const countBy = (list, key) => {
+  const out = {};
+  for (const item of list) out[item[key]] = (out[item[key]] ?? 0) + 1;
+  return out;
+};
+
+export function summarize(report) {
+  const { results = { gemini: [], plain: [], ws: [] }, opts } = report;
+  const violations = [];
+  const add = (kind, detail) => violations.push(`${kind}: ${detail}`);
+  for (const r of results.gemini)
+    if (r.outcome === "violation") add("gemini", `${r.scenarioId}: ${r.detail}`);
+  for (const r of results.plain)
+    if (r.outcome === "violation") add("plain", `${r.id} [${r.plan.join(",")}]: ${r.detail}`);
+  for (const r of results.ws)
+    if (r.outcome === "violation") add("websocket", `${r.id} (${r.end}): ${r.detail}`);
+  for (const l of report.plainLate ?? [])
+    add("plain", `${l.id}: upstream attempt on ${l.target} ${l.afterMs} ms after the client left`);
+  for (const l of report.geminiLate ?? [])
+    add("gemini", `${l.scenario}: upstream attempt ${l.afterMs} ms after the client left`);
+  for (const c of report.wsClientCloses ?? [])
+    add("websocket", `${c.id}: client closed ${c.sent}, upstream saw ${c.upstreamSaw}`);
+  if (report.health && !report.health.settled) {
+    add("health", `active sessions did not return to 0: ${JSON.stringify(report.health.sessions)}`);
+  }
+  const lines = [
+    `Soak: ${opts.duration} s, ${opts.concurrency} concurrent Gemini streams, seed ${opts.seed}${opts.short ? " (short)" : ""}`,
+    `Gemini streams: ${report.skipped.gemini ? `SKIPPED: ${report.skipped.gemini}` : `${results.gemini.length} ${JSON.stringify(countBy(results.gemini, "outcome"))}`}`,
+    `Plain requests: ${results.plain.length} ${JSON.stringify(countBy(results.plain, "outcome"))}`,
+    `WebSocket sessions: ${report.skipped.websocket ? `SKIPPED: ${report.skipped.websocket}` : `${results.ws.length} ${JSON.stringify(countBy(results.ws, "outcome"))}`}`,
+    `Late upstream attempts after the client left: plain ${report.plainLate?.length ?? "–"}, Gemini ${report.geminiLate?.length ?? "–"}`,
+    `/health active sessions at the end: ${report.health ? `${JSON.stringify(report.health.sessions)} after ${report.health.waitedMs} ms` : "–"}`,
+    `workerd peak RSS: ${report.rssPeakMb} MB`,
+    violations.length === 0 ? "PASS: no violations" : `FAIL: ${violations.length} violation(s)`,
+    ...(violations.length > 0 && report.workerdErrors?.length
+      ? ["workerd log (last error lines):", ...report.workerdErrors.map((l) => `  ${l.slice(0, 300)}`)]
+      : []),
+    ...violations.slice(0, 40).map((v) => `  - ${v}`),
+    ...(violations.length > 40 ? [`  … ${violations.length - 40} more`] : []),
+  ];
+  return { text: lines.join("\n"), violations: violations.length };
+}

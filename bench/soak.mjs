@@ -1,0 +1,182 @@
+/**
+ * `npm run soak [-- --duration 60 --concurrency 200 --seed 1 | --short]`: a bounded chaos run against
+ * the gateway under plain `workerd serve` (the same harness as the bench: one process to sample for
+ * memory, no wrangler dev proxy in between whose own failures could be mistaken for the gateway's).
+ *
+ * Concurrently, until the duration ends: `concurrency` Gemini streams (mock scenarios with cuts,
+ * resets, in-band errors, 429/5xx, repeated tails), plain requests to a five-target endpoint (one
+ * target dead from the start, one killed at a random moment, 503 bursts on another, per-request
+ * 429/5xx/reset/cut/stall plans) and WebSocket sessions (closes with codes, resets, client closes).
+ * Every random choice derives from the seed. Exits 1 on any violation.
+ */
+import { join } from "node:path";
+import { TARGETS } from "./lib/chaos-mocks.mjs";
+import { startMockProcess } from "./lib/mock-process.mjs";
+import { geminiLoad } from "./lib/soak-gemini.mjs";
+import { judgeBroken, lateAttempts, plainLoad } from "./lib/soak-plain.mjs";
+import { probeSessions, settleHealth, summarize } from "./lib/soak-report.mjs";
+import { checkClientCloses, wsLoad } from "./lib/soak-ws.mjs";
+import { itemSeed, randomInt, seededRandom } from "./lib/stats.mjs";
+import { REPO_DIR, rssSampler, startWorkerd } from "./lib/workerd.mjs";
+
+const AUTH_TOKEN = "soak-token";
+/** Session grace period the soak configures (GEMINI_ENGINE.graceMs) and the slack for in-flight attempts. */
+const GRACE_MS = 2000;
+const LATE_SLACK_MS = 250;
+
+function parseArgs(argv) {
+  const short = argv.includes("--short");
+  const opts = { duration: short ? 20 : 60, concurrency: short ? 100 : 200, seed: 1, short };
+  for (let k = 0; k < argv.length; k++) {
+    const name = argv[k].replace(/^--/, "");
+    if (["duration", "concurrency", "seed"].includes(name)) {
+      const value = Number(argv[++k]);
+      if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} needs a positive integer`);
+      opts[name] = value;
+    }
+  }
+  return opts;
+}
+
+const log = (line) => process.stderr.write(`soak: ${line}\n`);
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const plainConcurrency = Math.max(4, Math.round(opts.concurrency / 8));
+  const wsConcurrency = Math.max(2, Math.round(opts.concurrency / 16));
+  log(
+    `duration ${opts.duration} s, ${opts.concurrency} Gemini streams, ${plainConcurrency} plain, ${wsConcurrency} WebSocket sessions, seed ${opts.seed}`,
+  );
+  const mocks = await startMockProcess(join(REPO_DIR, "bench/lib/chaos-mocks.mjs"), "startSoakMocks");
+  const control = `http://127.0.0.1:${mocks.controlPort}`;
+  const geminiUrl = `http://127.0.0.1:${mocks.geminiPort}`;
+  const endpoints = {
+    "soak-multi": {
+      targets: [
+        ...TARGETS.map((t) => `http://127.0.0.1:${mocks.targetPorts[t]}`),
+        `http://127.0.0.1:${mocks.deadPort}`,
+      ],
+      transport: "socket",
+    },
+    "soak-gemini": { targets: [geminiUrl], transport: "socket", gemini: true },
+  };
+  const workerd = await startWorkerd({
+    vars: {
+      AUTH_TOKEN,
+      ALLOW_PRIVATE_TARGETS: "true",
+      ENDPOINTS: JSON.stringify(endpoints),
+      GEMINI_SPECIAL_HANDLING_ENABLED: "true",
+      AGGRESSIVE_FALLBACK: "true",
+      GEMINI_ENGINE: JSON.stringify({ graceMs: GRACE_MS, idleTimeoutMs: 3000, rateLimitMaxDelayMs: 2000 }),
+    },
+  });
+  const rss = rssSampler(workerd.pid, 100);
+  const gw = workerd.gatewayUrl;
+  const wsBase = `${gw.replace("http:", "ws:")}/${AUTH_TOKEN}/ws/127.0.0.1:${mocks.wsPort}`;
+  const register = async (spec) => {
+    const res = await fetch(`${geminiUrl}/__scenarios`, { method: "POST", body: JSON.stringify(spec) });
+    if (res.status !== 201) throw new Error(`Gemini scenario rejected: ${await res.text()}`);
+    return (await res.json()).id;
+  };
+  const report = { opts, violations: [], skipped: {} };
+  try {
+    const probe = await probeSessions({ gw, register, wsBase });
+    Object.assign(report.skipped, probe.skipped);
+    const started = Date.now();
+    const until = started + opts.duration * 1000;
+    // Target-level chaos from the seed: 503 bursts on t2, t3 killed somewhere in the middle.
+    const chaos = seededRandom(itemSeed(opts.seed, "chaos", 0));
+    const timers = [];
+    for (let k = 0; k < Math.max(2, Math.round(opts.duration / 15)); k++) {
+      const at = randomInt(chaos, 0, opts.duration * 1000 - 3000);
+      timers.push(
+        setTimeout(() => fetch(`${control}/burst/t2?ms=${randomInt(chaos, 1000, 3000)}`).catch(() => {}), at),
+      );
+    }
+    const killAt = randomInt(chaos, opts.duration * 300, opts.duration * 600);
+    timers.push(setTimeout(() => fetch(`${control}/kill/t3`).catch(() => {}), killAt));
+    report.chaos = { t3_killed_at_s: killAt / 1000 };
+
+    const results = { gemini: [], plain: [], ws: [] };
+    const loads = [
+      plainLoad({
+        url: `${gw}/soak-multi/soak`,
+        concurrency: plainConcurrency,
+        until,
+        seed: opts.seed,
+        results: results.plain,
+      }),
+    ];
+    if (!report.skipped.gemini) {
+      loads.push(
+        geminiLoad({
+          gatewayUrl: gw,
+          endpoint: "soak-gemini",
+          concurrency: opts.concurrency,
+          until,
+          seed: opts.seed,
+          register,
+          allowStall: true,
+          results: results.gemini,
+        }),
+      );
+    }
+    if (!report.skipped.websocket)
+      loads.push(
+        wsLoad({ baseUrl: wsBase, concurrency: wsConcurrency, until, seed: opts.seed, results: results.ws }),
+      );
+    const progress = setInterval(
+      () =>
+        log(
+          `${Math.round((Date.now() - started) / 1000)} s: ${results.gemini.length} streams, ${results.plain.length} requests, ${results.ws.length} sessions done; workerd RSS peak ${Math.round(rss.peak() / 1e6)} MB`,
+        ),
+      5000,
+    );
+    await Promise.all(loads);
+    clearInterval(progress);
+    for (const t of timers) clearTimeout(t);
+    report.loadSeconds = (Date.now() - started) / 1000;
+
+    // After the load: late attempts, close propagation, session counters, memory.
+    const observed = await (await fetch(`${control}/observed`)).json();
+    judgeBroken(results.plain, observed.plain);
+    report.plainLate = lateAttempts(results.plain, observed.plain, LATE_SLACK_MS);
+    report.geminiLate = await geminiLateAttempts(geminiUrl, results.gemini, GRACE_MS + LATE_SLACK_MS);
+    report.wsClientCloses = checkClientCloses(results.ws, observed.ws);
+    report.health = await settleHealth(gw, AUTH_TOKEN, GRACE_MS + 15_000);
+    report.results = results;
+  } finally {
+    report.workerdErrors = workerd.log
+      .join("")
+      .split("\n")
+      .filter((l) => /Uncaught|error:/.test(l))
+      .slice(-8);
+    report.rssPeakMb = Math.round(rss.peak() / 1e5) / 10;
+    rss.stop();
+    await workerd.stop();
+    await mocks.close();
+  }
+  const { text, violations } = summarize(report);
+  process.stdout.write(`${text}\n`);
+  process.exitCode = violations > 0 ? 1 : 0;
+}
+
+/** For streams whose client left: attempts the mock received after departure + grace + slack. */
+async function geminiLateAttempts(geminiUrl, results, allowedMs) {
+  const late = [];
+  for (const r of results) {
+    if (r.outcome !== "client_left") continue;
+    const res = await fetch(`${geminiUrl}/__scenarios/${r.scenarioId}/requests?ended=1&timeoutMs=3000`);
+    const { requests } = await res.json();
+    for (const q of requests) {
+      if (q.attempt && q.receivedAt > r.abortAt + allowedMs)
+        late.push({ scenario: r.scenarioId, afterMs: q.receivedAt - r.abortAt });
+    }
+  }
+  return late;
+}
+
+main().catch((error) => {
+  process.stderr.write(`soak failed: ${error.stack ?? error}\n`);
+  process.exit(1);
+});
