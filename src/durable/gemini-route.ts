@@ -3,6 +3,8 @@
  * engine, starts a `GeminiSession` object for it, and re-attaches clients to running sessions. Unprotected requests
  * are sent through `upstream-pool.ts` `dispatch()` unchanged.
  */
+
+import { DEFAULT_GRACE_MS } from "../gemini/engine-config";
 import type { EngineBounds } from "../gemini/engine-types";
 import { openAIChatToGemini } from "../gemini/openai-compat";
 import { resolveRetryPrompts } from "../gemini/prompts";
@@ -14,9 +16,9 @@ import {
 } from "../gemini/routes";
 import type { GenerateContentRequest, RetryPrompts } from "../gemini/types";
 import type { EndpointConfig } from "../transport/endpoint";
-import { ConfigError, googleStatusFor } from "../transport/errors";
+import { googleStatusFor } from "../transport/errors";
 import type { ClientFormat } from "./gemini-client-stream";
-import { DEFAULT_GRACE_MS, type SessionStart } from "./gemini-session";
+import type { SessionStart } from "./gemini-session";
 import { readSessionCounters, type SessionCounters } from "./session-counters";
 import { dispatch } from "./upstream-pool";
 
@@ -120,6 +122,8 @@ export async function handleGeminiRequest(
   });
 }
 
+export { parseGeminiEngineConfig } from "../gemini/engine-config";
+
 /** `GET /sessions/{id}?from={n}`: the events of session `id` from event `from` on (then the rest as they come). */
 export async function reattachGeminiSession(env: Env, id: string, from: number): Promise<Response> {
   if (!/^[0-9a-f]{64}$/.test(id)) return sessionError(404, "no such Gemini session");
@@ -136,44 +140,6 @@ export async function reattachGeminiSession(env: Env, id: string, from: number):
 /** The `/health` `sessions.gemini` counters (active, completed, recovered, continuations, failed). */
 export async function readGeminiSessionCounters(env: Env): Promise<SessionCounters["gemini"]> {
   return (await readSessionCounters(env)).gemini;
-}
-
-/**
- * Optional operator overrides of the engine's bounds and grace period as one JSON variable (e.g.
- * `GEMINI_ENGINE='{"maxContinuations":6,"idleTimeoutMs":30000,"graceMs":5000}'`), validated strictly.
- */
-export function parseGeminiEngineConfig(
-  raw: string | undefined,
-  variable = "GEMINI_ENGINE",
-): { bounds: Partial<EngineBounds>; graceMs?: number } {
-  if (raw === undefined || raw.trim() === "") return { bounds: {} };
-  const value = parseJson(raw);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError(variable, "must be a JSON object");
-  }
-  const known = new Set([
-    "maxContinuations",
-    "maxAttempts",
-    "deadlineMs",
-    "firstByteTimeoutMs",
-    "idleTimeoutMs",
-    "rateLimitDefaultDelayMs",
-    "rateLimitMaxDelayMs",
-    "serverErrorBaseDelayMs",
-    "serverErrorMaxDelayMs",
-    "graceMs",
-  ]);
-  const bounds: Record<string, number> = {};
-  let graceMs: number | undefined;
-  for (const [key, v] of Object.entries(value)) {
-    if (!known.has(key)) throw new ConfigError(variable, `unknown field ${key}`);
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-      throw new ConfigError(variable, `${key} must be a non-negative number`);
-    }
-    if (key === "graceMs") graceMs = v;
-    else bounds[key] = v;
-  }
-  return { bounds: bounds as Partial<EngineBounds>, ...(graceMs !== undefined ? { graceMs } : {}) };
 }
 
 function isProtectable(body: unknown): body is GenerateContentRequest {

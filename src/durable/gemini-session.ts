@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { OpenAIStreamMeta } from "../gemini/encoders";
 import { ContinuationEngine } from "../gemini/engine";
+import { DEFAULT_GRACE_MS } from "../gemini/engine-config";
 import { DEFAULT_CONTINUATION_KIT } from "../gemini/engine-kit";
 import type {
   AttemptRecord,
@@ -17,8 +18,6 @@ import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
 import { geminiUpstream } from "./gemini-upstream";
 import { type CounterDeltas, deltasFor, SESSIONS_OBJECT_NAME, type SessionEvent } from "./session-counters";
 
-/** How long a session keeps generating after its last client left, waiting for a re-attach. */
-export const DEFAULT_GRACE_MS = 15_000;
 export const SESSION_ID_HEADER = "x-proxy-session-id";
 /** Longest wait for the `/health` counters object before a session ends without it. */
 const COUNTER_SEND_TIMEOUT_MS = 2_000;
