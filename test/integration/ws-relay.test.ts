@@ -97,6 +97,20 @@ describe("WebSocket relay: close propagation", () => {
   }
 });
 
+describe("WebSocket relay: close edge cases", () => {
+  it("passes a close without a status code through as 1005", async () => {
+    const c = await RelayClient.open("/echo?id=close-empty");
+    c.ws.send("cmd:close");
+    expect(await c.closed).toEqual({ code: 1005, reason: "" });
+  });
+
+  it("completes the client's close with its own code when the upstream never answers", async () => {
+    const c = await RelayClient.open("/stall", { settings: { closeTimeoutMs: 100 } });
+    c.ws.close(4005, "nobody listens");
+    expect(await c.closed).toEqual({ code: 4005, reason: "nobody listens" });
+  });
+});
+
 describe("WebSocket relay: limits", () => {
   it("closes with 1009 when the client sends more than the limit", async () => {
     const c = await RelayClient.open("/echo?id=limit-client", { settings: { maxMessageBytes: 1000 } });

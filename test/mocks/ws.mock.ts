@@ -3,7 +3,7 @@
  *
  * - `/echo?id=X`: echoes every message with its type (text stays text, binary stays binary). Text
  *   commands instead of echo:
- *   `cmd:close:<code>:<reason>` closes with that code; `cmd:ping:<payload>` sends a ping and answers
+ *   `cmd:close:<code>:<reason>` closes with that code (`cmd:close` without one: no status code); `cmd:ping:<payload>` sends a ping and answers
  *   `pong:<payload>` when the pong arrives; `cmd:headers` answers the handshake headers as JSON;
  *   `cmd:fragment:<n>:<text>` sends `<text>` as a text message in n frames (`cmd:fragment-bin:` the
  *   same as binary); `cmd:big:<bytes>` sends a binary message of that size (byte i = i % 251).
@@ -80,8 +80,10 @@ function handleEcho(ws: WebSocket, req: IncomingMessage, id: string): void {
     const text = isBinary ? null : buf.toString("utf8");
     if (text?.startsWith("cmd:")) {
       const [, name = "", ...args] = text.split(":");
-      if (name === "close") ws.close(Number(args[0]), args.slice(1).join(":"));
-      else if (name === "ping") ws.ping(args.join(":"));
+      if (name === "close") {
+        if (args[0]) ws.close(Number(args[0]), args.slice(1).join(":"));
+        else ws.close(); // a close frame without a status code (1005 at the other end)
+      } else if (name === "ping") ws.ping(args.join(":"));
       else if (name === "headers") ws.send(JSON.stringify(log.headers));
       else if (name === "big") ws.send(pattern(Number(args[0])), { binary: true });
       else if (name === "fragment" || name === "fragment-bin") {
