@@ -213,15 +213,20 @@ export function planAttempt(input: PlanInput): AttemptPlan {
     steps.push({ t: "event", body: event([{ text: piece.join("") }]) });
     pos = next;
   }
+  const callPart = (): Json => ({
+    functionCall: scenario.functionCall,
+    ...(scenario.thoughtSignature ? { thoughtSignature: scenario.thoughtSignature } : {}),
+  });
+  if (attempt.functionCall && scenario.functionCall && kind !== "complete") {
+    steps.push({ t: "event", body: event([callPart()]) });
+  }
   const answerText = emitted.join("");
   const thoughtText = thought.join("");
   const done = (end: AttemptPlan["end"]): AttemptPlan => ({ steps, end, answerText, thoughtText });
 
   switch (kind) {
     case "complete": {
-      const parts: Json[] = scenario.functionCall
-        ? [{ functionCall: scenario.functionCall }]
-        : [{ text: "" }];
+      const parts: Json[] = scenario.functionCall ? [callPart()] : [{ text: "" }];
       steps.push({ t: "event", body: event(parts, { finishReason: "STOP" }) });
       return done("close");
     }

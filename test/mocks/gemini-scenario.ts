@@ -56,6 +56,8 @@ export interface AttemptSpec {
   replay?: boolean;
   /** Emit this text instead of the ground truth (a continuation that rewrites instead of continuing). */
   rewriteText?: string;
+  /** Emit the scenario's `functionCall` as its own event after the answer characters, before the end behaviour. */
+  functionCall?: boolean;
   /** Milliseconds before this attempt's response head (overrides the scenario's `firstByteDelayMs`). */
   firstByteDelayMs?: number;
   /** Pause after this many answer characters until `POST /__scenarios/{id}/release`. */
@@ -83,6 +85,8 @@ export interface ScenarioSpec {
   thought?: string;
   /** A function call emitted in the final event of a `complete` attempt. */
   functionCall?: { name: string; args?: Record<string, unknown> };
+  /** `thoughtSignature` carried by the function-call part (as thinking models send it). */
+  thoughtSignature?: string;
   /** Answer/thought characters (code points) per event. Default 16. */
   chunkChars?: number;
   /** Milliseconds between events. Default 0 (each event still goes out as its own write). */
@@ -145,6 +149,9 @@ function validateAttempt(raw: unknown, where: string): AttemptSpec {
   if (o.thought !== undefined && o.thought !== false && typeof o.thought !== "string") {
     throw new ScenarioValidationError(`${where}.thought must be a string or false`);
   }
+  if (o.functionCall !== undefined && typeof o.functionCall !== "boolean") {
+    throw new ScenarioValidationError(`${where}.functionCall must be a boolean`);
+  }
   if (o.replay !== undefined && typeof o.replay !== "boolean") {
     throw new ScenarioValidationError(`${where}.replay must be a boolean`);
   }
@@ -162,6 +169,7 @@ export function validateScenario(raw: unknown): ScenarioSpec {
   if (typeof o.answer !== "string") throw new ScenarioValidationError("answer must be a string");
   optString(o, "thought");
   optString(o, "modelVersion");
+  optString(o, "thoughtSignature");
   optInt(o, "chunkChars", 1);
   optInt(o, "chunkDelayMs", 0);
   optInt(o, "firstByteDelayMs", 0);

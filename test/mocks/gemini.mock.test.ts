@@ -186,6 +186,30 @@ describe("playing the model over SSE", () => {
     expect(Buffer.from(bytes).toString("utf8").endsWith("\uFFFD")).toBe(true); // undecodable tail
   });
 
+  it("function calls: in the final event of a complete attempt, or mid-attempt before a cut", async () => {
+    const fc = { name: "lookup", args: { q: 1 } };
+    const { raws } = await play(
+      {
+        answer: "Let me check.",
+        functionCall: fc,
+        thoughtSignature: "sig-1",
+        attempts: [{ kind: "cut", functionCall: true }],
+      },
+      ORIGINAL,
+      ORIGINAL,
+    );
+    const cut = sse(raws[0]!).events;
+    expect(parts(cut).filter((p) => p.functionCall)).toEqual([
+      { functionCall: fc, thoughtSignature: "sig-1" },
+    ]);
+    expect(finishOf(cut)).toBeUndefined();
+    const done = sse(raws[1]!).events;
+    expect(done.at(-1)!.candidates[0]).toMatchObject({
+      content: { parts: [{ functionCall: fc, thoughtSignature: "sig-1" }] },
+      finishReason: "STOP",
+    });
+  });
+
   it("custom SSE framing", async () => {
     const { raws } = await play({ answer: "hello", sseSeparator: "\n\n", sseDataPrefix: "data:" }, ORIGINAL);
     expect(raws[0]!.startsWith('data:{"candidates"')).toBe(true);

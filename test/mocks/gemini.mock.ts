@@ -26,8 +26,9 @@ export const SCENARIO_HEADER = "x-mock-scenario";
 
 type Json = Record<string, unknown>;
 
+/** A pause that does not keep the process alive by itself (a stalled first byte must not delay shutdown). */
 const delay = (ms: number): Promise<void> =>
-  new Promise((r) => (ms > 0 ? setTimeout(r, ms) : setImmediate(r)));
+  new Promise((r) => (ms > 0 ? setTimeout(r, ms).unref() : setImmediate(r)));
 
 function parseJson(text: string): unknown {
   if (text === "") return null;
