@@ -3,7 +3,7 @@
  * upgrades on a preset reach the ws mock through `openRelay`.
  */
 import { describe, expect, it } from "vitest";
-import type { WsConnectionLog } from "../mocks/ws.mock";
+import type { LiveSessionLog, WsConnectionLog } from "../mocks/ws.mock";
 import { gateway } from "./gateway";
 import { RelayClient, wsMockLog, wsMockPort } from "./ws-client";
 
@@ -41,6 +41,40 @@ describe("WebSocket relay through the router", () => {
     const c = new RelayClient(response);
     c.ws.send(new Uint8Array([7, 8, 9]));
     expect([...(await c.nextBinary())]).toEqual([7, 8, 9]);
+    c.ws.close(1000);
+    await c.closed;
+  });
+
+  it("resumes a Gemini Live session behind the gemini preset's /ws/…BidiGenerateContent route", async () => {
+    const ENDPOINTS = JSON.stringify({
+      gemini: { targets: [`http://127.0.0.1:${wsMockPort()}/live/drop`], gemini: true },
+    });
+    const response = await gateway(
+      "/gemini/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=k-123&tag=route-live",
+      { headers: { upgrade: "websocket" } },
+      { ENDPOINTS },
+    );
+    expect(response.status).toBe(101);
+    const c = new RelayClient(response);
+    c.ws.send(JSON.stringify({ setup: { model: "models/m", sessionResumption: {} } }));
+    const texts: string[] = [];
+    const turn = (text: string) => JSON.stringify({ clientContent: { turns: [{ parts: [{ text }] }] } });
+    for (let i = 0; i < 6; i++) c.ws.send(turn(`r${i}`));
+    let setupCompletes = 0;
+    while (texts.length < 6) {
+      const m = await c.next();
+      const msg = JSON.parse(typeof m === "string" ? m : new TextDecoder().decode(m)) as {
+        setupComplete?: object;
+        serverContent?: { modelTurn: { parts: { text: string }[] } };
+      };
+      if (msg.setupComplete) setupCompletes++;
+      if (msg.serverContent) texts.push(msg.serverContent.modelTurn.parts[0]!.text);
+    }
+    expect(setupCompletes).toBe(1);
+    expect(texts).toEqual(["echo:r0", "echo:r1", "echo:r2", "echo:r3", "echo:r4", "echo:r5"]);
+    const log = await wsMockLog<LiveSessionLog>("live-log", "route-live");
+    expect(log.connections).toBe(2);
+    expect(log.duplicates).toEqual([]);
     c.ws.close(1000);
     await c.closed;
   });
