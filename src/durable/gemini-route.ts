@@ -18,6 +18,7 @@ import type { GenerateContentRequest, RetryPrompts } from "../gemini/types";
 import type { EndpointConfig } from "../transport/endpoint";
 import { googleStatusFor } from "../transport/errors";
 import type { ClientFormat } from "./gemini-client-stream";
+import { unframeResponse } from "./gemini-head";
 import type { SessionStart } from "./gemini-session";
 import { readSessionCounters, type SessionCounters } from "./session-counters";
 import { dispatch } from "./upstream-pool";
@@ -114,12 +115,15 @@ export async function handleGeminiRequest(
     return passThrough(env, ctx, request, route, settings, bodyText);
   }
   const stub = env.GEMINI_SESSION.get(env.GEMINI_SESSION.newUniqueId());
-  return stub.fetch("https://gemini-session/start", {
+  const framed = await stub.fetch("https://gemini-session/start", {
     method: "POST",
     body: JSON.stringify(start),
     headers: { "content-type": "application/json" },
     signal: request.signal,
   });
+  if (framed.headers.get("content-type") !== "application/octet-stream" || framed.body === null)
+    return framed;
+  return unframeResponse(framed.body);
 }
 
 export { parseGeminiEngineConfig } from "../gemini/engine-config";

@@ -15,6 +15,7 @@ import type { EndpointConfig } from "../transport/endpoint";
 import { googleStatusFor } from "../transport/errors";
 import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-stream";
 import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
+import { encodeHead } from "./gemini-head";
 import { geminiUpstream } from "./gemini-upstream";
 import { type CounterDeltas, deltasFor, SESSIONS_OBJECT_NAME, type SessionEvent } from "./session-counters";
 
@@ -123,15 +124,47 @@ export class GeminiSession extends DurableObject<Env> {
       resolveFirst(null);
     });
     this.ctx.waitUntil(pump);
-    const ev = await first;
-    if (ev === null) return errorResponse(502, "gemini session failed to start");
-    if (ev.type === "http_error") {
-      const headers = new Headers({ "content-type": ev.contentType });
-      if (!ev.passthrough) headers.set("x-proxy-error", ev.reason);
-      if (ev.retryAfter !== undefined) headers.set("retry-after", ev.retryAfter);
-      return new Response(ev.body, { status: ev.status, headers });
-    }
-    return this.#attach(0);
+    return this.#framedStart(log, first);
+  }
+
+  /**
+   * Answers `/start` at once (see `gemini-head.ts`): the head line waits for the engine's first event, which decides
+   * between an HTTP error and the stream. The starting client counts as attached from the beginning.
+   */
+  #framedStart(log: GeminiEventLog, first: Promise<EngineEvent | null>): Response {
+    const detach = this.#attachClient();
+    let inner: ReadableStreamDefaultReader<Uint8Array> | null = null;
+    const framed = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          if (inner === null) {
+            const ev = await first;
+            if (ev === null || ev.type === "http_error") {
+              const { status, headers, body } = httpErrorOf(ev);
+              controller.enqueue(encodeHead({ status, headers: [...headers] }));
+              controller.enqueue(new TextEncoder().encode(body));
+              controller.close();
+              detach();
+              return;
+            }
+            const client = this.#clientResponse(log, 0, detach);
+            inner = (client.body as ReadableStream<Uint8Array>).getReader();
+            controller.enqueue(encodeHead({ status: client.status, headers: [...client.headers] }));
+            return;
+          }
+          const step = await inner.read();
+          if (step.done) controller.close();
+          else controller.enqueue(step.value);
+        } catch {
+          detach(); // The client went away while we waited (the controller is closed).
+        }
+      },
+      cancel: (reason) => {
+        detach();
+        return inner?.cancel(reason);
+      },
+    });
+    return new Response(framed, { status: 200, headers: { "content-type": "application/octet-stream" } });
   }
 
   async #pump(
@@ -186,20 +219,28 @@ export class GeminiSession extends DurableObject<Env> {
 
   #attach(from: number): Response {
     const log = this.#eventLog();
-    const format = log.getMeta("format") as ClientFormat | null;
-    if (format === null) return errorResponse(404, "no such Gemini session");
+    if (log.getMeta("format") === null) return errorResponse(404, "no such Gemini session");
     if (log.end?.result === "http_error") return errorResponse(410, "this session ended with an HTTP error");
     if (!Number.isInteger(from) || from < 0) return errorResponse(400, "from must be a non-negative integer");
-    const openai = log.getMeta("openai");
+    return this.#clientResponse(log, from, this.#attachClient());
+  }
+
+  /** Counts one more attached client (cancelling the grace period); returns its idempotent detach. */
+  #attachClient(): () => void {
     this.#clients++;
     this.#clearGrace();
     let attached = true;
-    const detach = () => {
+    return () => {
       if (!attached) return;
       attached = false;
       this.#clients--;
       if (this.#clients === 0 && this.#running) this.#startGrace();
     };
+  }
+
+  #clientResponse(log: GeminiEventLog, from: number, detach: () => void): Response {
+    const format = log.getMeta("format") as ClientFormat;
+    const openai = log.getMeta("openai");
     const body = clientBody(log, {
       format,
       from,
@@ -252,6 +293,27 @@ export class GeminiSession extends DurableObject<Env> {
     if (this.#graceTimer !== null) clearTimeout(this.#graceTimer);
     this.#graceTimer = null;
   }
+}
+
+function httpErrorOf(ev: EngineEvent | null): { status: number; headers: Headers; body: string } {
+  if (ev === null || ev.type !== "http_error") {
+    const status = 502;
+    const body = JSON.stringify({
+      error: { code: status, status: googleStatusFor(status), message: "gemini session failed to start" },
+    });
+    return {
+      status,
+      body,
+      headers: new Headers({
+        "content-type": "application/json; charset=UTF-8",
+        "x-proxy-error": "gemini_session",
+      }),
+    };
+  }
+  const headers = new Headers({ "content-type": ev.contentType });
+  if (!ev.passthrough) headers.set("x-proxy-error", ev.reason);
+  if (ev.retryAfter !== undefined) headers.set("retry-after", ev.retryAfter);
+  return { status: ev.status, headers, body: ev.body };
 }
 
 function errorResponse(status: number, message: string): Response {

@@ -89,6 +89,7 @@ export async function callGemini(
   body: unknown,
   settings: Partial<GeminiRouteSettings> = {},
   headers: Record<string, string> = {},
+  signal?: AbortSignal,
 ): Promise<Call> {
   const ctx = createExecutionContext();
   const url = new URL(`http://gateway.test/gemini${path}`);
@@ -96,6 +97,7 @@ export async function callGemini(
     method: "POST",
     body: JSON.stringify(body),
     headers: { "content-type": "application/json", "x-goog-api-key": "test-key", ...headers },
+    ...(signal ? { signal } : {}),
   });
   const rest = url.pathname.slice("/gemini".length);
   const response = await handleGeminiRequest(

@@ -91,4 +91,25 @@ describe("GeminiSession", () => {
       failed: before.failed,
     });
   });
+
+  it("a client that leaves before the first byte also stops the upstream after the grace period", async () => {
+    const id = await scenario({
+      answer: ANSWER,
+      firstByteDelayMs: 300,
+      attempts: [{ kind: "stall", afterChars: 16 }],
+    });
+    const client = new AbortController();
+    const call = callGemini(
+      ssePath(id),
+      prompt(),
+      { graceMs: 100, bounds: { idleTimeoutMs: 60_000 } },
+      {},
+      client.signal,
+    );
+    await requests(id, 1, false);
+    client.abort();
+    await call.then((c) => c.response.body?.cancel()).catch(() => {});
+    const reqs = await requests(id, 1, true);
+    expect(reqs.map((r) => r.end)).toEqual(["client-closed"]);
+  });
 });
