@@ -44,7 +44,9 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
   #state: "idle" | "open" | "closing" | "closed" = "idle";
   #clientClose: { code: number; reason: string } | null = null;
   #lastActivity = 0;
+  #lastUpstreamMessage = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   #stats: RelayStats = emptyRelayStats();
 
   /** RPC: this session's statistics (live while open, final once closed). */
@@ -97,6 +99,10 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
     this.#stats.protocol = upstream.protocol;
     this.#attach(upstream);
     this.#touch();
+    this.#lastUpstreamMessage = Date.now();
+    this.#keepAliveTimer = setInterval(() => {
+      if (Date.now() - this.#lastUpstreamMessage >= settings.keepAlivePingMs) this.#upstream?.ping();
+    }, settings.keepAlivePingMs);
     recordSessionEvent(this.env, (p) => this.ctx.waitUntil(p), "websocket.opened");
     // The object id lets the Worker (or an operator) read this session's stats with getStats().
     const headers = new Headers({ "x-proxy-session-id": this.ctx.id.toString() });
@@ -167,6 +173,7 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
       return;
     }
     this.#touch();
+    this.#lastUpstreamMessage = this.#lastActivity;
     if (this.#live) {
       const verdict = this.#live.serverMessage(message);
       if (verdict.setupComplete && this.#awaitingSetup) this.#awaitingSetup.resolve();
@@ -332,6 +339,7 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
     if (this.#state === "closed") return;
     this.#state = "closed";
     clearTimeout(this.#idleTimer);
+    clearInterval(this.#keepAliveTimer);
     this.#awaitingSetup?.reject(new Error("session closed"));
     if (this.#client) closeSocketWith(this.#client, code, reason);
     const now = Date.now();

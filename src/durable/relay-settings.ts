@@ -19,6 +19,11 @@ export interface RelaySettings {
   maxMessageBytes: number;
   /** No message in either direction for this long closes both sides with 1001. */
   idleTimeoutMs: number;
+  /**
+   * With no upstream message for this long, ping the upstream (socket transport), so NATs and
+   * proxies on the path do not drop a quiet but live session.
+   */
+  keepAlivePingMs: number;
   connectTimeoutMs: number;
   /** From the upgrade request until the upstream's complete 101 head. */
   handshakeTimeoutMs: number;
@@ -44,6 +49,7 @@ export interface RelaySettings {
 export const DEFAULT_RELAY_SETTINGS: Readonly<RelaySettings> = Object.freeze({
   maxMessageBytes: 16 * 1024 * 1024,
   idleTimeoutMs: 10 * 60 * 1000,
+  keepAlivePingMs: 30_000,
   connectTimeoutMs: 10_000,
   handshakeTimeoutMs: 15_000,
   closeTimeoutMs: 5_000,

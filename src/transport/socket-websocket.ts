@@ -151,6 +151,11 @@ class SocketWebSocket implements UpstreamWebSocket {
     for (const frame of encodeMessage(message.kind, message.data, mask)) this.#write(frame);
   }
 
+  ping(payload: Uint8Array = new Uint8Array(0)): void {
+    if (this.#closeSent || this.#finished) return;
+    this.#write(this.#controlFrame(Opcode.ping, payload));
+  }
+
   close(code?: number, reason = ""): void {
     if (this.#closeSent || this.#finished) return;
     this.#closeSent = true;

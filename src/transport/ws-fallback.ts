@@ -115,6 +115,10 @@ class FetchWebSocket implements UpstreamWebSocket {
     this.#ws.send(message.data);
   }
 
+  ping(): void {
+    // The platform WebSocket API has no ping(); the runtime manages control frames itself.
+  }
+
   close(code?: number, reason = ""): void {
     if (this.#closeSent || this.#closed) return;
     this.#closeSent = true;

@@ -34,6 +34,8 @@ export interface UpstreamWebSocket {
   start(handlers: UpstreamWsHandlers): void;
   /** Sends one message; text stays text, binary stays binary. */
   send(message: WsMessage): void;
+  /** Sends a ping (keep-alive); a no-op where the platform owns the connection's control frames. */
+  ping(payload?: Uint8Array): void;
   /**
    * Starts the close handshake. `code` undefined or 1005 sends a close frame without a code.
    * `onClose` fires when the upstream answered (or the close timeout passed).

@@ -16,9 +16,13 @@ export function wsUrl(path: string): string {
   return `ws://127.0.0.1:${wsMockPort()}${path}`;
 }
 
-/** What the mock observed; `waitClose` holds the answer until that connection saw its close. */
-export async function wsMockLog<T>(kind: "log" | "live-log", id: string, waitClose = false): Promise<T> {
-  const query = waitClose ? "?wait=close" : "";
+/** What the mock observed; `wait` holds the answer until that connection saw its close (or a ping). */
+export async function wsMockLog<T>(
+  kind: "log" | "live-log",
+  id: string,
+  wait: false | true | "close" | "ping" = false,
+): Promise<T> {
+  const query = wait === false ? "" : `?wait=${wait === true ? "close" : wait}`;
   const response = await fetch(`http://127.0.0.1:${wsMockPort()}/${kind}/${id}${query}`);
   if (!response.ok) throw new Error(`no ${kind} for ${id}`);
   return (await response.json()) as T;

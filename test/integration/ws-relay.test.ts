@@ -134,6 +134,14 @@ describe("WebSocket relay: limits", () => {
     expect(await c.closed).toEqual({ code: 1013, reason: "upstream is not keeping up" });
   });
 
+  it("pings a quiet upstream to keep the session alive", async () => {
+    const c = await RelayClient.open("/echo?id=keepalive", { settings: { keepAlivePingMs: 50 } });
+    const log = await wsMockLog<WsConnectionLog>("log", "keepalive", "ping");
+    expect(log.pings).toBeGreaterThanOrEqual(1);
+    c.ws.close(1000);
+    await c.closed;
+  });
+
   it("closes an idle session with 1001", async () => {
     const c = await RelayClient.open("/echo?id=idle", { settings: { idleTimeoutMs: 150 } });
     c.ws.send("activity");

@@ -14,7 +14,8 @@
  * - `/live/<scenario>?tag=T`: a Gemini Live API mock, see `handleLive`.
  *
  * `GET /log/<id>` (plain HTTP) returns what connection `id` observed: handshake headers, the close
- * code/reason it received, message count. `GET /live-log/<tag>` returns a Live session's record.
+ * code/reason it received, message and ping counts; `?wait=close` / `?wait=ping` hold the answer
+ * until that happened (at most 5 s). `GET /live-log/<tag>` returns a Live session's record.
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
@@ -27,6 +28,8 @@ import type { RunningMock } from "./global-setup";
 export interface WsConnectionLog {
   headers: [string, string][];
   messages: number;
+  /** Pings received from the relay (keep-alive). */
+  pings: number;
   closeCode: number | null;
   closeReason: string | null;
 }
@@ -43,6 +46,8 @@ export interface LiveSessionLog {
 const logs = new Map<string, WsConnectionLog>();
 /** Resolves when connection `id` saw its close (for `GET /log/<id>?wait=close`). */
 const closedSignals = new Map<string, Promise<void>>();
+/** Resolves when connection `id` received its first ping (for `GET /log/<id>?wait=ping`). */
+const pingSignals = new Map<string, Promise<void>>();
 /** How long a `?wait=close` request waits at most before answering with what is known. */
 const LOG_WAIT_MAX_MS = 5_000;
 const liveSessions = new Map<string, LiveSessionLog & { snapshots: Map<string, number> }>();
@@ -61,8 +66,21 @@ function pattern(size: number): Buffer {
 }
 
 function handleEcho(ws: WebSocket, req: IncomingMessage, id: string): void {
-  const log: WsConnectionLog = { headers: headerPairs(req), messages: 0, closeCode: null, closeReason: null };
+  const log: WsConnectionLog = {
+    headers: headerPairs(req),
+    messages: 0,
+    pings: 0,
+    closeCode: null,
+    closeReason: null,
+  };
   logs.set(id, log);
+  let firstPing = () => {};
+  pingSignals.set(
+    id,
+    new Promise((resolve) => {
+      firstPing = resolve;
+    }),
+  );
   closedSignals.set(
     id,
     new Promise((resolve) => {
@@ -74,6 +92,10 @@ function handleEcho(ws: WebSocket, req: IncomingMessage, id: string): void {
     }),
   );
   ws.on("pong", (payload) => ws.send(`pong:${payload.toString("utf8")}`));
+  ws.on("ping", () => {
+    log.pings++;
+    if (log.pings === 1) firstPing();
+  });
   ws.on("message", (data: RawData, isBinary: boolean) => {
     log.messages++;
     const buf = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
@@ -255,10 +277,11 @@ export async function start(): Promise<RunningMock> {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://mock");
     const [, kind, id = ""] = url.pathname.split("/");
-    if (kind === "log" && url.searchParams.get("wait") === "close") {
+    const wait = url.searchParams.get("wait");
+    if (kind === "log" && wait) {
       // Long-poll: the relay may report the close to the client before ws emits "close" here.
-      const closed = closedSignals.get(id);
-      if (closed) await Promise.race([closed, new Promise((r) => setTimeout(r, LOG_WAIT_MAX_MS).unref())]);
+      const signal = (wait === "ping" ? pingSignals : closedSignals).get(id);
+      if (signal) await Promise.race([signal, new Promise((r) => setTimeout(r, LOG_WAIT_MAX_MS).unref())]);
     }
     const body = kind === "log" ? logs.get(id) : kind === "live-log" ? liveSessions.get(id) : undefined;
     if (body === undefined) {
