@@ -5,14 +5,14 @@
  */
 
 import { GatewayError, UpstreamError, UpstreamTimeoutError } from "./errors";
-import { sanitizeRequestHeaders, sanitizeResponseHeaders } from "./header-policy";
+import { sanitizeResponseHeaders } from "./header-policy";
 import { watchIdle } from "./idle-stream";
 
 export interface EgressRequest {
   method: string;
   /** Absolute upstream URL. */
   url: string;
-  /** Client headers; the header policy is applied by the transport. */
+  /** Request headers; `egress()` applies the header policy before either transport sees them. */
   headers: Headers;
   body: ReadableStream<Uint8Array> | Uint8Array | null;
   signal?: AbortSignal;
@@ -51,7 +51,8 @@ export async function fetchEgress(req: EgressRequest, timeouts: FetchTimeouts): 
   try {
     upstream = await fetch(req.url, {
       method: req.method,
-      headers: sanitizeRequestHeaders(req.headers),
+      // Already through the header policy: `egress()` applies it once for both transports.
+      headers: req.headers,
       body: BODYLESS_METHODS.has(req.method.toUpperCase()) ? null : req.body,
       // A proxy hands redirects to its client instead of following them with the client's credentials.
       redirect: "manual",
