@@ -36,10 +36,8 @@ const DROPPED_REQUEST_PREFIXES = [
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, never the end-to-end message. workerd
  * already strips Connection/Keep-Alive/TE/Upgrade from incoming requests; the rest is ours to drop.
- * `host` is rebuilt by each transport from the target URL; `content-length` is recomputed by the
- * transport from the body it actually sends.
  */
-const HOP_BY_HOP = new Set([
+const HOP_BY_HOP = [
   "connection",
   "keep-alive",
   "te",
@@ -48,9 +46,14 @@ const HOP_BY_HOP = new Set([
   "upgrade",
   "proxy-connection",
   "proxy-authenticate",
-  "proxy-authorization",
-  "host",
-]);
+];
+
+/**
+ * Request side: also `proxy-authorization` (credentials for a proxy hop), and `host`, which each
+ * transport rebuilds from the target URL.
+ */
+const REQUEST_HOP_BY_HOP = new Set([...HOP_BY_HOP, "proxy-authorization", "host"]);
+const RESPONSE_HOP_BY_HOP = new Set(HOP_BY_HOP);
 
 function connectionListed(headers: Headers): Set<string> {
   const listed = new Set<string>();
@@ -64,7 +67,7 @@ function connectionListed(headers: Headers): Set<string> {
 /** True when the client request header `name` (lower case) must not reach an upstream. */
 export function isDroppedRequestHeader(name: string): boolean {
   return (
-    HOP_BY_HOP.has(name) ||
+    REQUEST_HOP_BY_HOP.has(name) ||
     DROPPED_REQUEST_HEADERS.has(name) ||
     DROPPED_REQUEST_PREFIXES.some((prefix) => name.startsWith(prefix))
   );
@@ -92,18 +95,6 @@ export function hostHeaderFor(target: URL): string {
   // URL.port is "" for the scheme's default port (80 for http/ws, 443 for https/wss).
   return target.port ? `${target.hostname}:${target.port}` : target.hostname;
 }
-
-/** Response headers that describe the upstream connection rather than the message. */
-const RESPONSE_HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "proxy-connection",
-  "proxy-authenticate",
-]);
 
 /** Returns a mutable copy of upstream response headers without hop-by-hop fields. */
 export function sanitizeResponseHeaders(headers: Headers): Headers {
