@@ -5,8 +5,8 @@
  *
  * Heuristics, in order (all comparisons on code points, with every whitespace run collapsed to one space so
  * "foo\n\nbar" matches "foo bar"):
- * 1. Preamble: "Sure, here's the continuation:", "好的，继续：" … is dropped (`preamble.ts` has the patterns), and
- *    so is the whitespace after it.
+ * 1. Preamble: "Sure, here's the continuation:", "好的，继续：" … is dropped (`preamble.ts` has the patterns) with
+ *    the line break and blank lines after it (the first real line keeps its indentation).
  *    Likewise, when the sent answer ends inside a fenced code block, a fence line reopening it ("```python") is
  *    dropped (it would close the block for the client).
  * 2. Identical replay: the continuation restarts the answer from its start (leading whitespace ignored). Once
@@ -199,9 +199,15 @@ export class ContinuationAligner {
     if (pre.kind === "strip") {
       const strippedCps = Array.from(text.slice(0, pre.length)).length;
       const after = this.#buffer.slice(strippedCps);
-      const lead = after.findIndex((c) => !isSpace(c));
-      if (lead < 0 && !final) return { kind: "pending" }; // wait for the first real character
-      drop = strippedCps + (lead < 0 ? after.length : lead);
+      const afterText = after.join("");
+      if (afterText.trim() === "") {
+        if (!final) return { kind: "pending" }; // wait for the first real character
+        drop = this.#buffer.length;
+      } else {
+        // Blank lines after the preamble go with it; the first real line's indentation stays (see preamble.ts).
+        const blank = /^(?:[ \t]*(?:\r\n|\n|\r))*/.exec(afterText)?.[0] ?? "";
+        drop = strippedCps + Array.from(blank).length;
+      }
     }
     if (this.#insideCodeBlock) {
       const fence = reopenedFence(this.#buffer.slice(drop), final);

@@ -22,8 +22,11 @@ export const PREAMBLE_MAX_CHARS = 160;
 
 export type PreambleMatch = { kind: "none" } | { kind: "pending" } | { kind: "strip"; length: number };
 
-const EOL = String.raw`[ \t]*(?:\r\n|\n|\r)\s*`;
-const COLON = String.raw`[ \t]*[:：][ \t]*(?:(?:\r\n|\n|\r)\s*)?`;
+// A preamble takes its line break and any blank lines after it, but not the indentation of the first real line:
+// that whitespace may be the continuation's own (" a river" continuing "It found").
+const LINE_BREAKS = String.raw`(?:\r\n|\n|\r)(?:[ \t]*(?:\r\n|\n|\r))*`;
+const EOL = `[ \\t]*${LINE_BREAKS}`;
+const COLON = `[ \\t]*[:：][ \\t]*(?:${LINE_BREAKS})?`;
 const PUNCT = String.raw`[ \t]*(?:\.\.\.|…|[.!。！])*`;
 const term = (final: boolean): string => `(?:${COLON}|${PUNCT}${EOL}${final ? `|${PUNCT}\\s*$` : ""})`;
 
