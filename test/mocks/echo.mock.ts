@@ -10,8 +10,8 @@
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { RunningMock } from "./global-setup";
+import { listenOnLoopback } from "./listen";
 
 export interface EchoReport {
   method: string;
@@ -75,13 +75,5 @@ export async function start(): Promise<RunningMock> {
     res.writeHead(status, { "content-type": "application/json", "x-mock": "echo" });
     res.end(req.method === "HEAD" ? undefined : JSON.stringify(report));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server);
 }

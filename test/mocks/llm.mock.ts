@@ -7,8 +7,8 @@
  * - `POST /v1/messages` (Anthropic Messages, `stream` true or false)
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { RunningMock } from "./global-setup";
+import { listenOnLoopback } from "./listen";
 
 interface ChatBody {
   model?: string;
@@ -115,13 +115,5 @@ export async function start(): Promise<RunningMock> {
     res.writeHead(404, { "content-type": "application/json" });
     res.end(JSON.stringify({ error: { message: `mock has no ${req.method} ${path}` } }));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server);
 }
