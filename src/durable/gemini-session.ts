@@ -112,6 +112,10 @@ export class GeminiSession extends DurableObject<Env> {
       signal: this.#abort.signal,
       onAttempt: (record: AttemptRecord) => {
         if (record.mode === "continuation") waitUntil(this.#count(["gemini.continuation"]));
+        if (start.debug) {
+          const session = this.ctx.id.toString().slice(0, 12);
+          console.log(JSON.stringify({ msg: "gemini_attempt", session, ...record }));
+        }
       },
     });
     let resolveFirst: (e: EngineEvent | null) => void = () => {};

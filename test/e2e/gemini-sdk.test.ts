@@ -3,6 +3,7 @@
  * the e2e setup): a generation the mock cuts off arrives complete, and the SDK never notices the repair.
  */
 import { GoogleGenAI } from "@google/genai";
+import OpenAI from "openai";
 import { describe, expect, inject, it } from "vitest";
 
 const origin = inject("gatewayOrigin");
@@ -101,5 +102,28 @@ describe("@google/genai through the gemini preset", () => {
       .filter((e) => e.startsWith("data: "))
       .map((e) => JSON.parse(e.slice(6)).candidates?.[0]?.content?.parts?.[0]?.text ?? "");
     expect(texts.join("")).toBe(ANSWER);
+  });
+
+  it("the OpenAI SDK streams a repaired answer from Gemini's OpenAI-compatible route", async () => {
+    const id = await scenario({ answer: ANSWER, attempts: [{ kind: "cut-in-event", afterChars: 70 }] });
+    const client = new OpenAI({
+      apiKey: "test-key",
+      baseURL: `${origin}/gemini/v1beta/openai`,
+      maxRetries: 0,
+    });
+    const stream = await client.chat.completions.create({
+      model: id,
+      stream: true,
+      messages: [{ role: "user", content: "Tell me a short story." }],
+    });
+    let text = "";
+    const reasons: string[] = [];
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? "";
+      const reason = chunk.choices[0]?.finish_reason;
+      if (reason) reasons.push(reason);
+    }
+    expect(text).toBe(ANSWER);
+    expect(reasons).toEqual(["stop"]);
   });
 });
