@@ -12,6 +12,7 @@ import {
   RELAY_INIT_HEADER,
   type RelayErrorBody,
   type RelaySettings,
+  type RelayStats,
   type RelayTarget,
   resolveRelaySettings,
 } from "./relay-settings";
@@ -110,7 +111,7 @@ export async function openRelay(
   throw new GatewayError(502, "relay_failed", `WebSocket relay failed to start (HTTP ${response.status})`);
 }
 
-/** Per-session stats of a relay by its object id (from `x-proxy-session-id`-style plumbing or tests). */
-export async function getRelayStats(env: RelayEnv, id: DurableObjectId) {
+/** Per-session stats of a relay by its object id (the 101 carries it in `x-proxy-session-id`). */
+export async function getRelayStats(env: RelayEnv, id: DurableObjectId): Promise<RelayStats> {
   return env.RELAY_SESSION.get(id).getStats();
 }
