@@ -129,7 +129,8 @@ export function renderChart(r) {
   const s = r.sse?.socket_preset;
   if (s) notes.push(`SSE: added TTFB ${s.added_ttfb_ms} ms, added gap p50 ${s.added_gap_p50_ms} ms`);
   notes.push(`workerd peak RSS ${r.large_body.workerd_rss_peak_mb} MB (50 MiB transfers)`);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" role="img" aria-labelledby="chart-title">
+<title id="chart-title">Gateway overhead against direct: added latency and rate ratios (${esc(m.date.slice(0, 10))})</title>
 <rect width="${W}" height="${H}" fill="#fff"/>
 ${text(20, 26, "LLM gateway under plain workerd serve vs direct to a loopback mock", 'font-size="15" font-weight="700"')}
 ${text(20, 44, `${m.cpu_model}, ${m.cores} cores, ${m.memory_gb} GB · Node ${m.node} · ${m.workerd} · ${m.date.slice(0, 10)} · ${r.mode} run`, 'font-size="11" fill="#555"')}

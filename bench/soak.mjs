@@ -21,7 +21,7 @@ import { REPO_DIR, rssSampler, startWorkerd } from "./lib/workerd.mjs";
 
 const AUTH_TOKEN = "soak-token";
 /** Session grace period the soak configures (GEMINI_ENGINE.graceMs) and the slack for in-flight attempts. */
-const GRACE_MS = 2000;
+const GRACE_MS = 15_000;
 const LATE_SLACK_MS = 250;
 
 function parseArgs(argv) {
@@ -116,7 +116,7 @@ async function main() {
           until,
           seed: opts.seed,
           register,
-          allowStall: true,
+          allowStall: false,
           results: results.gemini,
         }),
       );

@@ -10,23 +10,23 @@ import { Agent, request as httpRequest } from "node:http";
 import { itemSeed, randomInt, seededRandom, weightedPick } from "./stats.mjs";
 
 const STREAM_DEADLINE_MS = 60_000;
-const PIECES = [
-  "the ",
-  "stream ",
-  "gateway ",
-  "数据",
-  "流式传输",
+// Words and scripts mixed, each token made unique by a running number: real answers rarely repeat
+// themselves at a cut, and a low-entropy text would make every overlap ambiguous for any aligner.
+const WORDS = [
+  "gateway",
+  "stream",
+  "token",
+  "数据流",
+  "传输",
+  "テスト",
+  "한국어",
+  "naïve",
+  "Straße",
+  "café",
   "🙂",
   "👩‍💻",
-  "é",
-  "naïve ",
-  "ß",
-  "\n",
   "— ",
-  "テスト",
-  "한국어 ",
-  "x",
-  "42 ",
+  "\n",
 ];
 const FAILURES = [
   [3, { kind: "cut" }],
@@ -41,13 +41,10 @@ const FAILURES = [
 
 function answerText(random, codePoints) {
   let out = [];
-  while (out.length < codePoints)
-    out = out.concat([
-      ...weightedPick(
-        random,
-        PIECES.map((p) => [1, p]),
-      ),
-    ]);
+  for (let k = 0; out.length < codePoints; k++) {
+    const word = WORDS[randomInt(random, 0, WORDS.length - 1)];
+    out = out.concat([...`${word}${k.toString(36)} `]);
+  }
   return out.slice(0, codePoints).join("");
 }
 
@@ -70,7 +67,7 @@ export function planGemini(random, i, { allowStall }) {
   }
   attempts.push({ kind: "complete" });
   // Continuations that repeat the tail of the partial answer: the gateway must not duplicate it.
-  for (const a of attempts.slice(1)) if (random() < 0.25) a.repeatTail = randomInt(random, 1, 12);
+  for (const a of attempts.slice(1)) if (random() < 0.25) a.repeatTail = randomInt(random, 12, 40);
   const hopeless = random() < 0.05;
   const scenario = {
     answer,
@@ -137,38 +134,40 @@ export function classifyGeminiStream(plan, status, headers, body, complete) {
       return { outcome: "violation", detail: `unparsable event: ${ev.unparsable.slice(0, 120)}` };
   }
   const protectedStream = headers["x-proxy-session-id"] !== undefined;
+  const seen = { protectedStream, text };
   if (!complete)
     return {
       outcome: "violation",
       detail: "the response broke off without an in-band failure",
-      protectedStream,
+      ...seen,
     };
   if (finish === "STOP" && errorEvent === null) {
-    if (text === plan.answer) return { outcome: "complete", protectedStream };
+    if (text === plan.answer) return { outcome: "complete", ...seen };
     return {
       outcome: "violation",
       detail: `STOP with wrong text ${JSON.stringify(textDiff(plan.answer, text))}`,
-      protectedStream,
+      ...seen,
     };
   }
   if (errorEvent !== null || (finish !== null && finish !== "STOP")) {
-    if (plan.answer.startsWith(text)) return { outcome: "failed_in_band", protectedStream };
+    if (plan.answer.startsWith(text)) return { outcome: "failed_in_band", ...seen };
     return {
       outcome: "violation",
       detail: `in-band failure after wrong text ${JSON.stringify(textDiff(plan.answer, text))}`,
-      protectedStream,
+      ...seen,
     };
   }
   return {
     outcome: "violation",
     detail: `silent truncation: clean end without finishReason after ${[...text].length}/${[...plan.answer].length} chars`,
-    protectedStream,
+    ...seen,
   };
 }
 
 /** Streams one planned generation through the gateway. */
 export function runGemini(gatewayUrl, endpoint, agent, plan, scenarioId) {
-  const url = `${gatewayUrl}/${endpoint}/v1beta/models/${scenarioId}:streamGenerateContent?alt=sse`;
+  const prefix = endpoint ? `/${endpoint}` : "";
+  const url = `${gatewayUrl}${prefix}/v1beta/models/${scenarioId}:streamGenerateContent?alt=sse`;
   const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: `soak question ${plan.i}` }] }] });
   return new Promise((resolve) => {
     const controller = new AbortController();

@@ -65,7 +65,7 @@ export function summarize(report) {
   const violations = [];
   const add = (kind, detail) => violations.push(`${kind}: ${detail}`);
   for (const r of results.gemini)
-    if (r.outcome === "violation") add("gemini", `${r.scenarioId}: ${r.detail}`);
+    if (r.outcome === "violation") add("gemini", `stream ${r.i} (${r.scenarioId}): ${r.detail}`);
   for (const r of results.plain)
     if (r.outcome === "violation") add("plain", `${r.id} [${r.plan.join(",")}]: ${r.detail}`);
   for (const r of results.ws)
