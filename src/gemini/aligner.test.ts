@@ -162,6 +162,18 @@ describe("ContinuationAligner", () => {
     expect(a.finish()).toEqual({ kind: "rewrite" });
   });
 
+  it("after a complete line, a new block that begins like the answer's first one is not a rewrite", () => {
+    const sent = "```python\nimport os\nimport sys\nprint(os.name)\n```\n";
+    const next = "```python\nimport os\nimport json\n```";
+    expect(run(sent, [next])).toMatchObject({ text: next, rewrite: false });
+    expect(run(sent, [next.slice(0, 12), next.slice(12)])).toMatchObject({ text: next, rewrite: false });
+    expect(run(sent.trimEnd(), ["\n", next])).toMatchObject({ text: `\n${next}`, rewrite: false });
+    // Mid-line, restarting like the answer's start is a rewrite.
+    const steps = "Step one: open the file and read it.\nStep two: wri";
+    expect(run(steps, ["Step one: open the file and parse it."])).toMatchObject({ rewrite: true });
+    expect(run(steps, ["te it back.\nStep one: open the file again."])).toMatchObject({ rewrite: false });
+  });
+
   it("drops a restarted word", () => {
     expect(run(S, ["wo", "uld run"])).toMatchObject({ text: "uld run", removed: 2 });
     expect(run("Hello wo", ["world!"])).toMatchObject({ text: "rld!", removed: 2 });

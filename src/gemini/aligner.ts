@@ -23,6 +23,9 @@
  * 4. Rewrite: the continuation shares at least `REWRITE_SHARED_WEIGHT` with the sent answer's start and then
  *    diverges: it restarted with different content instead of continuing (a failed attempt for the engine).
  *    A rewrite sharing nothing with the answer's start cannot be told from a continuation and is passed on.
+ *    When the continuation starts on a new line (the sent answer ends with a line break, or the continuation
+ *    starts with one), steps 2 and 4 ask for `LINE_START_THRESHOLD_FACTOR` times more
+ *    shared text: a new block may legitimately begin like the first one.
  * 5. Restarted word: the sent answer ends inside a word ("Hello wo") and the continuation starts with that whole
  *    word ("world"): the repeated fragment (≥ 2 letters) is dropped. Only for letters of spaced scripts.
  *
@@ -56,6 +59,12 @@ export const OVERLAP_WINDOW_CHARS = 600;
 export const MIN_OVERLAP_WEIGHT = 8;
 export const REPLAY_CONFIRM_WEIGHT = 24;
 export const REWRITE_SHARED_WEIGHT = 16;
+/**
+ * When the continuation starts on a new line, it may legitimately open a block much like the
+ * answer's first one (a second code block with the same imports, a second list): the replay and rewrite
+ * thresholds are multiplied by this factor there.
+ */
+export const LINE_START_THRESHOLD_FACTOR = 3;
 /** A complete replay of an answer lighter than this ("I", "OK") is taken for chance, not a replay. */
 export const MIN_REPLAY_WEIGHT = 4;
 /** Longest first word examined by the restarted-word rule. */
@@ -79,6 +88,8 @@ export class ContinuationAligner {
   /** `#suffixWeight[j]`: weight of the normalized sent answer from index j to its end. */
   readonly #suffixWeight: number[];
   readonly #opts: Required<AlignerOptions>;
+  /** The sent answer ends with a line break (plus maybe indentation). */
+  readonly #sentEndsLine: boolean;
   #buffer: string[] = [];
   #state: "deciding" | "replay" | "through" | "rewrite" = "deciding";
   #replayPos = 0;
@@ -111,6 +122,7 @@ export class ContinuationAligner {
     )
       trailing++;
     this.#sentTrailingSpace = trailing;
+    this.#sentEndsLine = /[\r\n][ \t]*$/.test(sentAnswer);
     this.#insideCodeBlock = (sentAnswer.match(FENCE_LINE) ?? []).length % 2 === 1;
     this.#suffixWeight = new Array<number>(this.#sent.n.length + 1).fill(0);
     const windowStart = Math.max(0, this.#sent.n.length - this.#opts.overlapWindowChars);
@@ -232,13 +244,15 @@ export class ContinuationAligner {
     const lead = r.n[0] === " " ? 1 : 0;
     const nr = r.n.slice(lead);
     const sent = this.#sentStart;
+    const atLineStart = this.#sentEndsLine || /^[ \t]*[\r\n]/.test(rest.slice(0, MAX_WORD_CHARS).join(""));
+    const factor = atLineStart ? LINE_START_THRESHOLD_FACTOR : 1;
 
     // 2. Identical replay from the start.
     const shared = commonPrefix(nr, sent);
     if (shared >= sent.length && weight(sent) >= MIN_REPLAY_WEIGHT)
       return this.#dropRepeat(rest, r, lead + shared);
     if (nr.length > 0 && sent.length > 0 && shared === nr.length) {
-      if (weight(nr) >= this.#opts.replayConfirmWeight) {
+      if (weight(nr) >= this.#opts.replayConfirmWeight * factor) {
         this.#removed += rest.length;
         this.#buffer = [];
         this.#state = "replay";
@@ -274,7 +288,11 @@ export class ContinuationAligner {
     if (best > 0) return this.#dropRepeat(rest, r, best);
 
     // 4. Restarted with different content.
-    if (shared > 0 && shared < nr.length && weight(nr.slice(0, shared)) >= this.#opts.rewriteSharedWeight) {
+    if (
+      shared > 0 &&
+      shared < nr.length &&
+      weight(nr.slice(0, shared)) >= this.#opts.rewriteSharedWeight * factor
+    ) {
       this.#state = "rewrite";
       this.#buffer = [];
       return { kind: "rewrite" };
