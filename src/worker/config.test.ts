@@ -58,6 +58,14 @@ describe("parseConfig", () => {
     });
   });
 
+  it("reads GEMINI_ENGINE bounds and refuses unknown fields by name", () => {
+    expect(parseConfig({ GEMINI_ENGINE: '{"maxContinuations": 6, "graceMs": 5000}' }).geminiEngine).toEqual({
+      bounds: { maxContinuations: 6 },
+      graceMs: 5000,
+    });
+    expect(() => parseConfig({ GEMINI_ENGINE: '{"maxContinuation": 6}' })).toThrow(/GEMINI_ENGINE.*maxContinuation/);
+  });
+
   it("resolves aliases to their provider's targets", () => {
     const { endpoints } = parseConfig({});
     expect(endpoints.get("anthropic")?.targets).toEqual(endpoints.get("claude")?.targets);

@@ -5,6 +5,7 @@
  */
 
 import { resolveHealthPolicy } from "../durable/health-policy";
+import { parseGeminiEngineConfig } from "../gemini/engine-config";
 import type { RetryPrompts } from "../gemini/types";
 import type { EndpointConfig, TargetConfig, TransportKind } from "../transport/endpoint";
 import { ConfigError } from "../transport/errors";
@@ -23,7 +24,10 @@ export interface GatewayVars {
   GEMINI_RETRY_PROMPT_EN?: string;
   GEMINI_RETRY_PROMPT_JA?: string;
   GEMINI_RETRY_PROMPT_KO?: string;
+  GEMINI_ENGINE?: string;
 }
+
+export type GeminiEngineConfig = ReturnType<typeof parseGeminiEngineConfig>;
 
 export interface GatewayConfig {
   authToken: string | null;
@@ -34,6 +38,8 @@ export interface GatewayConfig {
   allowPrivateTargets: boolean;
   /** Only the prompts the operator set; the Gemini engine fills in its built-in ones. */
   retryPromptOverrides: Partial<RetryPrompts>;
+  /** `GEMINI_ENGINE`: overrides of the anti-truncation engine's bounds and grace period. */
+  geminiEngine: GeminiEngineConfig;
   /** Presets merged with `ENDPOINTS`, by route name. */
   endpoints: ReadonlyMap<string, EndpointConfig>;
   /** Route names `ENDPOINTS` added or replaced (the dashboard marks them). */
@@ -85,6 +91,7 @@ export function loadConfig(vars: GatewayVars): GatewayConfig {
     vars.GEMINI_RETRY_PROMPT_EN,
     vars.GEMINI_RETRY_PROMPT_JA,
     vars.GEMINI_RETRY_PROMPT_KO,
+    vars.GEMINI_ENGINE,
   ]);
   if (cached?.key === key) return cached.config;
   const config = parseConfig(vars);
@@ -112,6 +119,7 @@ export function parseConfig(vars: GatewayVars): GatewayConfig {
     aggressiveFallback: parseBoolean("AGGRESSIVE_FALLBACK", vars.AGGRESSIVE_FALLBACK, true),
     allowPrivateTargets: parseBoolean("ALLOW_PRIVATE_TARGETS", vars.ALLOW_PRIVATE_TARGETS, false),
     retryPromptOverrides,
+    geminiEngine: parseGeminiEngineConfig(vars.GEMINI_ENGINE),
     endpoints,
     overridden,
   };

@@ -113,6 +113,7 @@ const EN = {
   descAggressive: "Fall back to fetch also after the request was sent on a socket.",
   descRetry: "Continuation prompt for this language.",
   descEndpoints: "JSON merged over the built-in presets.",
+  descEngine: "JSON overrides of the Gemini engine's bounds (continuations, attempts, timeouts, grace period).",
   descPrivate: "Let the generic proxy reach loopback and private addresses (local testing only).",
   endpointsEffective: "{n} overrides",
   warnNoToken:
@@ -230,6 +231,7 @@ const ZH: Record<StringKey, string> = {
   descAggressive: "套接字请求已发出后失败时也回退到 fetch。",
   descRetry: "该语言的续写提示词。",
   descEndpoints: "合并到内置预设之上的 JSON。",
+  descEngine: "覆盖 Gemini 防截断引擎上限的 JSON（续写次数、尝试次数、超时、宽限期）。",
   descPrivate: "允许通用代理访问回环和私有地址（仅限本地测试）。",
   endpointsEffective: "{n} 项覆盖",
   warnNoToken: "未设置 AUTH_TOKEN：通用代理已禁用，/health 公开。请用 wrangler secret put AUTH_TOKEN 设置。",

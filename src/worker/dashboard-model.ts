@@ -119,6 +119,16 @@ export function buildDashboardModel(config: GatewayConfig): DashboardModel {
       meaning: "descRetry",
     });
   }
+  const engineOverrides =
+    Object.keys(config.geminiEngine.bounds).length + (config.geminiEngine.graceMs === undefined ? 0 : 1);
+  rows.push({
+    variable: "GEMINI_ENGINE",
+    defaultValue: { key: "builtIn" },
+    effective: engineOverrides === 0 ? { key: "builtIn" } : { key: "custom" },
+    changed: engineOverrides > 0,
+    secret: false,
+    meaning: "descEngine",
+  });
   rows.push({
     variable: "ENDPOINTS",
     defaultValue: { text: "{}" },

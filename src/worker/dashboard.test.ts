@@ -191,6 +191,7 @@ describe("model", () => {
       "GEMINI_RETRY_PROMPT_EN",
       "GEMINI_RETRY_PROMPT_JA",
       "GEMINI_RETRY_PROMPT_KO",
+      "GEMINI_ENGINE",
       "ENDPOINTS",
     ]);
     const row = (name: string) => model.config.find((r) => r.variable === name)!;
