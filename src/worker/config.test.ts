@@ -63,7 +63,9 @@ describe("parseConfig", () => {
       bounds: { maxContinuations: 6 },
       graceMs: 5000,
     });
-    expect(() => parseConfig({ GEMINI_ENGINE: '{"maxContinuation": 6}' })).toThrow(/GEMINI_ENGINE.*maxContinuation/);
+    expect(() => parseConfig({ GEMINI_ENGINE: '{"maxContinuation": 6}' })).toThrow(
+      /GEMINI_ENGINE.*maxContinuation/,
+    );
   });
 
   it("resolves aliases to their provider's targets", () => {

@@ -113,7 +113,8 @@ const EN = {
   descAggressive: "Fall back to fetch also after the request was sent on a socket.",
   descRetry: "Continuation prompt for this language.",
   descEndpoints: "JSON merged over the built-in presets.",
-  descEngine: "JSON overrides of the Gemini engine's bounds (continuations, attempts, timeouts, grace period).",
+  descEngine:
+    "JSON overrides of the Gemini engine's bounds (continuations, attempts, timeouts, grace period).",
   descPrivate: "Let the generic proxy reach loopback and private addresses (local testing only).",
   endpointsEffective: "{n} overrides",
   warnNoToken:
