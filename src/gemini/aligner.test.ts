@@ -10,6 +10,9 @@ import {
   WIDE_CHAR_WEIGHT,
 } from "./aligner";
 
+// A fixed seed keeps the property tests deterministic (CI reruns see the same cases).
+fc.configureGlobal({ seed: 20261126 });
+
 /** Weight as the aligner sees it: whitespace runs collapsed, CJK counted wide. */
 const normWeight = (s: string): number =>
   Array.from(s.replace(/\s+/gu, " ")).reduce(

@@ -224,6 +224,17 @@ export class ContinuationAligner {
     if (this.#insideCodeBlock) {
       const fence = reopenedFence(this.#buffer.slice(drop), final);
       if (fence === "pending") return { kind: "pending" };
+      if (fence > 0) {
+        // A fence line that is the start of a repeated tail ("```python\ndef" repeated) is part of the overlap.
+        const withFence = this.#buffer.slice(drop);
+        const r = normalize(withFence);
+        const overlap = this.#findOverlap(r, final);
+        if (overlap === "pending") return { kind: "pending" };
+        if (overlap > 0) {
+          this.#removed += drop;
+          return this.#dropRepeat(withFence, r, overlap);
+        }
+      }
       drop += fence;
     }
     const rest = this.#buffer.slice(drop);
@@ -269,22 +280,8 @@ export class ContinuationAligner {
     }
 
     // 3. Overlap with the end of the sent answer.
-    const s = this.#sent.n;
-    const window = Math.max(0, s.length - this.#opts.overlapWindowChars);
-    let best = 0;
-    let waitLonger = false;
-    for (let j = window; j < s.length; j++) {
-      if ((this.#suffixWeight[j] ?? 0) < this.#opts.minOverlapWeight) break; // shorter suffixes weigh less
-      const len = s.length - j;
-      const c = commonPrefix(s, r.n, j, 0);
-      if (!informative(s, j)) break; // shorter suffixes have no more variety
-      if (c === len) {
-        best = len; // the longest, as j increases from the far end
-        break;
-      }
-      if (c === r.n.length) waitLonger = true;
-    }
-    if (waitLonger && !final) return { kind: "pending" };
+    const best = this.#findOverlap(r, final);
+    if (best === "pending") return { kind: "pending" };
     if (best > 0) return this.#dropRepeat(rest, r, best);
 
     // 4. Restarted with different content.
@@ -310,6 +307,24 @@ export class ContinuationAligner {
       }
     }
     return this.#emit(rest);
+  }
+
+  /**
+   * Normalized length of the longest suffix of the sent answer that `r` starts with (0: none), or "pending"
+   * while `r` could still grow into a longer one.
+   */
+  #findOverlap(r: Normalized, final: boolean): number | "pending" {
+    const s = this.#sent.n;
+    const window = Math.max(0, s.length - this.#opts.overlapWindowChars);
+    let waitLonger = false;
+    for (let j = window; j < s.length; j++) {
+      if ((this.#suffixWeight[j] ?? 0) < this.#opts.minOverlapWeight) break; // shorter suffixes weigh less
+      if (!informative(s, j)) break; // shorter suffixes have no more variety
+      const c = commonPrefix(s, r.n, j, 0);
+      if (c === s.length - j) return waitLonger && !final ? "pending" : c; // the longest complete match
+      if (c === r.n.length) waitLonger = true;
+    }
+    return waitLonger && !final ? "pending" : 0;
   }
 
   /** The sent answer ends inside a word of a spaced script: that word's letters so far. */

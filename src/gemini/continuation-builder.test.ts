@@ -12,6 +12,9 @@ import {
 import { DEFAULT_RETRY_PROMPTS } from "./prompts";
 import type { Content, GenerateContentRequest } from "./types";
 
+// A fixed seed keeps the property tests deterministic (CI reruns see the same cases).
+fc.configureGlobal({ seed: 20261126 });
+
 const prompts = { cn: "CN {{tail}}", en: "EN {{tail}}", ja: "JA {{tail}}", ko: "KO {{tail}}" };
 const user = (text: string): Content => ({ role: "user", parts: [{ text }] });
 const model = (text: string): Content => ({ role: "model", parts: [{ text }] });
