@@ -3,6 +3,7 @@
  * memory. Bodies up to a limit are buffered before the first attempt; a larger (or unknown-length
  * streaming) body that exceeds the limit is streamed straight through once and not failed over.
  */
+import { concatBytes } from "../transport/bytes";
 
 export interface ReplayableBody {
   /** True when every attempt can get the whole body again. */
@@ -31,16 +32,6 @@ function oneShot(stream: ReadableStream<Uint8Array>): ReplayableBody {
   };
 }
 
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
-
 /**
  * Buffers `body` when it fits in `limitBytes`. `contentLength` (from the request head, when known)
  * lets a body that is announced as too large skip buffering altogether.
@@ -57,7 +48,7 @@ export async function prepareReplayableBody(
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) return fixed(concat(chunks, size));
+    if (done) return fixed(concatBytes(chunks, size));
     chunks.push(value);
     size += value.byteLength;
     if (size > limitBytes) break;

@@ -165,14 +165,3 @@ export function parseClosePayload(payload: Uint8Array): { code: number; reason: 
   if (!isSendableCloseCode(code)) throw new WebSocketProtocolError(1002, `invalid close code ${code}`);
   return { code, reason: decodeUtf8Strict(payload.subarray(2)) };
 }
-
-export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8Array {
-  const size = total ?? parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}

@@ -2,8 +2,8 @@
  * Decoding half of the RFC 6455 codec: a byte stream in, frames out (`FrameDecoder`), frames in,
  * messages and control events out (`MessageAssembler`), both together (`WsReader`). Pure.
  */
+import { concatBytes } from "./bytes";
 import {
-  concatBytes,
   decodeUtf8Strict,
   type Frame,
   isControlOpcode,
