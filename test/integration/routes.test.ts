@@ -128,6 +128,29 @@ describe("preset routes", () => {
     expect(JSON.stringify(report)).not.toContain("203.0.113.9");
   });
 
+  it("sends a socket preset through the socket path, with no identifying header and no cf-worker", async () => {
+    const vars = { ENDPOINTS: echoEndpoint("sockecho", { transport: "socket" }) };
+    const response = await gateway(
+      "/sockecho/v1/models",
+      {
+        headers: {
+          "x-forwarded-for": "203.0.113.9",
+          "cf-connecting-ip": "203.0.113.9",
+          cookie: "a=b",
+          "x-api-key": "k",
+        },
+      },
+      vars,
+    );
+    expect(response.headers.get("x-proxy-transport")).toBe("socket");
+    expect(response.headers.get("x-proxy-fallback")).toBeNull();
+    const report = await echoReport(response);
+    const names = headerNames(report);
+    for (const name of ["x-forwarded-for", "cf-connecting-ip", "cookie", "cf-worker"])
+      expect(names).not.toContain(name);
+    expect(report.headers).toContainEqual(["x-api-key", "k"]);
+  });
+
   it("passes upstream error statuses through unchanged", async () => {
     const response = await gateway("/openai/v1/x?mock_status=418", {}, withEcho);
     expect(response.status).toBe(418);
