@@ -17,11 +17,12 @@ import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-st
 import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
 import { encodeHead } from "./gemini-head";
 import { geminiUpstream } from "./gemini-upstream";
-import { type CounterDeltas, deltasFor, SESSIONS_OBJECT_NAME, type SessionEvent } from "./session-counters";
+import { HealthViews, isolateHealthViews } from "./health-snapshot";
+import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "./session-counters";
 
 export const SESSION_ID_HEADER = "x-proxy-session-id";
-/** Longest wait for the `/health` counters object before a session ends without it. */
-const COUNTER_SEND_TIMEOUT_MS = 2_000;
+/** Longest wait for the `/health` counters and health reports before a session ends without them. */
+const REPORT_SETTLE_TIMEOUT_MS = 2_000;
 /** How long a finished session's events stay available for re-attach before the object deletes them. */
 export const SESSION_RETENTION_MS = 10 * 60_000;
 
@@ -72,6 +73,12 @@ export class GeminiSession extends DurableObject<Env> {
   #running = false;
   #graceMs = DEFAULT_GRACE_MS;
   #graceTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * Target health views owned by this object, so every health report of its attempts is its own I/O and it can wait
+   * for them before ending. They start from (and keep updating) the records the isolate already knows, so the first
+   * attempt is not chosen blind.
+   */
+  readonly #views = new HealthViews({ parent: isolateHealthViews });
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -95,7 +102,7 @@ export class GeminiSession extends DurableObject<Env> {
     this.#graceMs = start.graceMs;
     this.#running = true;
     const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
-    waitUntil(this.#count(["gemini.started"]));
+    recordSessionEvent(this.env, waitUntil, "gemini.started");
     const engine = new ContinuationEngine({
       request: start.request,
       runAttempt: geminiUpstream({
@@ -104,6 +111,9 @@ export class GeminiSession extends DurableObject<Env> {
         search: start.upstream.search,
         headers: start.headers,
         aggressiveFallback: start.aggressiveFallback,
+        env: this.env,
+        waitUntil,
+        views: this.#views,
       }),
       kit: DEFAULT_CONTINUATION_KIT,
       prompts: start.prompts,
@@ -111,7 +121,7 @@ export class GeminiSession extends DurableObject<Env> {
       bounds: start.bounds,
       signal: this.#abort.signal,
       onAttempt: (record: AttemptRecord) => {
-        if (record.mode === "continuation") waitUntil(this.#count(["gemini.continuation"]));
+        if (record.mode === "continuation") recordSessionEvent(this.env, waitUntil, "gemini.continuation");
         if (start.debug) {
           const session = this.ctx.id.toString().slice(0, 12);
           console.log(JSON.stringify({ msg: "gemini_attempt", session, ...record }));
@@ -199,8 +209,8 @@ export class GeminiSession extends DurableObject<Env> {
       summary.result === "complete" || summary.result === "max_tokens" || summary.result === "blocked";
     const events: SessionEvent[] = [ok ? "gemini.completed" : "gemini.failed"];
     if (summary.recovered) events.push("gemini.recovered");
-    // Counted before the log ends, so a client that saw the end also sees it in /health.
-    await this.#count(events);
+    // Counted and reported before the log ends, so a client that saw the end also sees it in /health.
+    await this.#settleReports(events);
     log.finish({ result: summary.result });
     await this.ctx.storage.setAlarm(Date.now() + SESSION_RETENTION_MS);
     console.log(
@@ -261,21 +271,16 @@ export class GeminiSession extends DurableObject<Env> {
   }
 
   /**
-   * Adds session events to the `/health` counters. Sent directly from this object (not through the isolate-wide
-   * queue of `recordSessionEvent`): a promise created by one Durable Object cannot be awaited by another in the same
-   * isolate. Bounded, and never throws: counters are statistics, not state.
+   * Sends the final session events and waits (bounded) for them and for this session's health reports. Both are this
+   * object's own I/O (`sendSessionEvents`, views it owns). Never throws: counters are statistics, not state.
    */
-  async #count(events: SessionEvent[]): Promise<void> {
-    const deltas: CounterDeltas = {};
-    for (const event of events) {
-      for (const [k, v] of Object.entries(deltasFor(event))) deltas[k] = (deltas[k] ?? 0) + v;
-    }
-    const ns = this.env.TARGET_HEALTH;
-    const send = ns.get(ns.idFromName(SESSIONS_OBJECT_NAME)).addSessionCounters(deltas);
+  async #settleReports(events: SessionEvent[]): Promise<void> {
+    const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
+    const done = Promise.all([sendSessionEvents(this.env, waitUntil, events), this.#views.settle()]);
     const timer = new AbortController();
-    await Promise.race([send, realClock.sleep(COUNTER_SEND_TIMEOUT_MS, timer.signal)]).catch(() => {});
+    await Promise.race([done, realClock.sleep(REPORT_SETTLE_TIMEOUT_MS, timer.signal)]).catch(() => {});
     timer.abort();
-    send.catch(() => {});
+    done.catch(() => {});
   }
 
   /** Retention is over: the session's events (and the object) go away; its id then answers 404. */

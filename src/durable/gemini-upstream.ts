@@ -1,7 +1,7 @@
 import type { RunAttempt } from "../gemini/engine-types";
-import { egress } from "../transport/egress";
-import { type EndpointConfig, joinTargetUrl } from "../transport/endpoint";
-import { pickTarget } from "./gemini-target";
+import type { EndpointConfig } from "../transport/endpoint";
+import type { HealthViews } from "./health-snapshot";
+import { type DispatchContext, dispatch } from "./upstream-pool";
 
 export interface GeminiUpstreamOptions {
   endpoint: EndpointConfig;
@@ -11,7 +11,16 @@ export interface GeminiUpstreamOptions {
   /** The client's request headers (API key included); the egress header policy strips identifying ones. */
   headers: [string, string][];
   aggressiveFallback: boolean;
+  /** The session object's bindings: a `TargetHealth` stub is made from them per health report. */
+  env: DispatchContext["env"];
+  /** The session object's `ctx.waitUntil`: covers the background health reports of its attempts. */
+  waitUntil(p: Promise<unknown>): void;
+  /** Health views the session owns (see `health-snapshot.ts`); default: the isolate's. */
+  views?: HealthViews;
   random?: () => number;
+  now?: () => number;
+  /** The transport call (tests); default `egress()`. */
+  egress?: DispatchContext["egress"];
 }
 
 /**
@@ -29,41 +38,45 @@ const REPLACED_HEADERS = [
 const encoder = new TextEncoder();
 
 /**
- * The one function through which a Gemini session reaches its upstream: the transport layer's `egress()` (socket
- * first, header policy, fetch fallback) to a target picked per attempt, weighted, avoiding the target whose last
- * attempt failed (a 429/5xx or a connection failure moves the next attempt elsewhere when there is an elsewhere).
+ * The one function through which a Gemini session reaches its upstream: `upstream-pool.ts` `dispatch()` per engine
+ * attempt, so Gemini endpoints get what every endpoint gets: health-weighted selection that avoids ejected and
+ * rate-limited targets, failover to another target before any byte (connect error, timeout, 5xx, 429), outcome
+ * reports (a 429 marks its target `rate_limited`), and the transport layer's privacy and fallback.
  *
- * Why not `upstream-pool.ts` `dispatch()`: its per-isolate health view chains promises and timers across callers,
- * and workerd forbids one Durable Object from awaiting I/O objects created by another in the same isolate
- * ("Cannot perform I/O on behalf of a different Durable Object"). Once that view is safe to use from Durable
- * Objects, this function is the single place to switch to `dispatch()` (and gain health-weighted selection).
+ * Every health report and probe claim is I/O started by the session object itself (its `env`, its `waitUntil`),
+ * which is what makes `dispatch()` safe to call from a Durable Object sharing its isolate with others.
+ *
+ * When every target failed, `dispatch()` returns the last upstream answer (a lone attempt, or a final 429) or throws
+ * (`AllTargetsFailedError`, a transport error): the engine treats both as a failed attempt and applies its own
+ * backoff and bounds.
  */
 export function geminiUpstream(opts: GeminiUpstreamOptions): RunAttempt {
-  const random = opts.random ?? Math.random;
-  let lastFailed: string | null = null;
   return async (body, signal) => {
-    const target = pickTarget(opts.endpoint.targets, lastFailed, random);
     const headers = new Headers(opts.headers);
     for (const name of REPLACED_HEADERS) headers.delete(name);
     headers.set("content-type", "application/json");
     headers.set("accept", "text/event-stream");
     headers.set("accept-encoding", "identity");
-    try {
-      const { response } = await egress(
-        {
-          method: "POST",
-          url: joinTargetUrl(target.url, opts.rest, opts.search),
-          headers,
-          body: encoder.encode(JSON.stringify(body)),
-          signal,
-        },
-        { transport: opts.endpoint.transport, aggressiveFallback: opts.aggressiveFallback },
-      );
-      lastFailed = response.status === 429 || response.status >= 500 ? target.url : null;
-      return response;
-    } catch (error) {
-      lastFailed = target.url;
-      throw error;
-    }
+    const { response } = await dispatch(
+      opts.endpoint,
+      {
+        method: "POST",
+        rest: opts.rest,
+        search: opts.search,
+        headers,
+        body: encoder.encode(JSON.stringify(body)),
+      },
+      {
+        env: opts.env,
+        waitUntil: opts.waitUntil,
+        aggressiveFallback: opts.aggressiveFallback,
+        signal,
+        ...(opts.views ? { views: opts.views } : {}),
+        ...(opts.random ? { random: opts.random } : {}),
+        ...(opts.now ? { now: opts.now } : {}),
+        ...(opts.egress ? { egress: opts.egress } : {}),
+      },
+    );
+    return response;
   };
 }

@@ -7,7 +7,8 @@
  * (endpoint names are single path segments).
  *
  * Events are queued per isolate and sent in batches: recording never blocks the caller, never
- * throws, and a failed send only loses counts (they are statistics, not state).
+ * throws, and a failed send only loses counts (they are statistics, not state). Every send runs in
+ * the context of a caller that recorded (or flushes), never chained onto another caller's promise.
  */
 import type { TargetHealth } from "./target-health";
 
@@ -92,29 +93,71 @@ export function countersFrom(values: CounterDeltas): SessionCounters {
   };
 }
 
-let queued: CounterDeltas = {};
-let inFlight: Promise<void> | null = null;
+/** Wall time after which a send still marked in flight is presumed abandoned by a context that ended. */
+export const SEND_STALE_MS = 15_000;
+/** Sends one sender makes before it ends, so one caller's `waitUntil` is not held by others' events. */
+export const MAX_SEND_ROUNDS = 8;
 
-function sessionsStub(env: SessionCountersEnv): DurableObjectStub<TargetHealth> {
-  return env.TARGET_HEALTH.get(env.TARGET_HEALTH.idFromName(SESSIONS_OBJECT_NAME));
+/*
+ * Context safety (see `health-snapshot.ts`): workerd binds I/O to the request or Durable Object that
+ * started it, so the isolate shares only DATA here: the queued deltas and who is sending. Every RPC
+ * is made by a recording caller, in its own context, with a stub made from its own `env`, under its
+ * own `waitUntil`; nobody awaits or chains a promise another caller created. Counters add up in any
+ * order, so concurrent sends are harmless.
+ */
+let queued: CounterDeltas = {};
+/** The caller whose send loop is in flight; others only queue while it is alive. */
+let sender: { since: number } | null = null;
+
+function addDeltas(event: SessionEvent, count: number): void {
+  for (const [key, delta] of Object.entries(deltasFor(event, count))) {
+    queued[key] = (queued[key] ?? 0) + delta;
+  }
 }
 
-async function flush(env: SessionCountersEnv): Promise<void> {
-  while (Object.keys(queued).length > 0) {
-    const batch = queued;
-    queued = {};
-    try {
-      await sessionsStub(env).addSessionCounters(batch);
-    } catch {
-      // Statistics only: a failed send drops this batch rather than failing or retrying the session.
+function takeQueued(): CounterDeltas | null {
+  if (Object.keys(queued).length === 0) return null;
+  const batch = queued;
+  queued = {};
+  return batch;
+}
+
+/** One RPC with a stub made here, from the caller's `env`. Never throws. */
+async function sendBatch(env: SessionCountersEnv, batch: CounterDeltas): Promise<void> {
+  try {
+    const ns = env.TARGET_HEALTH;
+    await ns.get(ns.idFromName(SESSIONS_OBJECT_NAME)).addSessionCounters(batch);
+  } catch {
+    // Statistics only: a failed send drops this batch rather than failing or retrying the session.
+  }
+}
+
+async function drain(env: SessionCountersEnv, me: { since: number }): Promise<void> {
+  try {
+    for (let round = 0; round < MAX_SEND_ROUNDS; round++) {
+      const batch = takeQueued();
+      if (batch === null) break;
+      await sendBatch(env, batch);
+      if (sender !== me) break; // presumed dead and replaced: the new sender carries on
     }
+  } finally {
+    if (sender === me) sender = null;
+  }
+}
+
+function passTo(waitUntil: (p: Promise<unknown>) => void, p: Promise<unknown>): void {
+  try {
+    waitUntil(p);
+  } catch {
+    // A caller outside any request context: the promise still runs; it never rejects.
   }
 }
 
 /**
- * Records one session event (or `count` of them). Never throws and never waits: the send runs under
- * `waitUntil` (pass `ctx.waitUntil.bind(ctx)` from a Worker or a Durable Object). Events recorded
- * while a send is in flight go out in the next batch.
+ * Records one session event (or `count` of them). Never throws and never waits. When no send is in
+ * flight, the caller starts one in its own context under `waitUntil` (pass `ctx.waitUntil.bind(ctx)`
+ * from a Worker or a Durable Object); otherwise the event is only queued, and the in-flight send
+ * carries it in its next round.
  */
 export function recordSessionEvent(
   env: SessionCountersEnv,
@@ -122,30 +165,46 @@ export function recordSessionEvent(
   event: SessionEvent,
   count = 1,
 ): void {
-  for (const [key, delta] of Object.entries(deltasFor(event, count))) {
-    queued[key] = (queued[key] ?? 0) + delta;
-  }
-  const previous = inFlight ?? Promise.resolve();
-  const next = previous.then(() => flush(env));
-  const tracked = next.finally(() => {
-    if (inFlight === tracked) inFlight = null;
-  });
-  inFlight = tracked;
-  try {
-    waitUntil(tracked);
-  } catch {
-    // A caller outside any request context: the promise still runs; it never rejects.
-  }
+  addDeltas(event, count);
+  if (sender !== null && Date.now() - sender.since < SEND_STALE_MS) return;
+  const me = { since: Date.now() };
+  sender = me;
+  passTo(waitUntil, drain(env, me));
 }
 
-/** Waits until every queued session event has been sent (for `/health` and tests). */
+/**
+ * Records events and sends them at once with the caller's own RPC (with whatever else is queued),
+ * resolving when the counters object has them (or the send failed): for a caller that must not go on
+ * before `/health` shows them. Never rejects.
+ */
+export function sendSessionEvents(
+  env: SessionCountersEnv,
+  waitUntil: (p: Promise<unknown>) => void,
+  events: readonly SessionEvent[],
+): Promise<void> {
+  for (const event of events) addDeltas(event, 1);
+  const batch = takeQueued();
+  const sent = batch === null ? Promise.resolve() : sendBatch(env, batch);
+  passTo(waitUntil, sent);
+  return sent;
+}
+
+/**
+ * Sends what is queued now with the caller's own RPCs (for `/health` and tests). Events already
+ * taken by another caller's send in flight are not waited for: their acknowledgement belongs to that
+ * caller's context.
+ */
 export async function flushSessionEvents(env: SessionCountersEnv): Promise<void> {
-  if (inFlight) await inFlight;
-  await flush(env);
+  for (let round = 0; round < MAX_SEND_ROUNDS; round++) {
+    const batch = takeQueued();
+    if (batch === null) return;
+    await sendBatch(env, batch);
+  }
 }
 
 /** Reads the counters for `/health`. */
 export async function readSessionCounters(env: SessionCountersEnv): Promise<SessionCounters> {
   await flushSessionEvents(env);
-  return countersFrom(await sessionsStub(env).sessionCounters());
+  const ns = env.TARGET_HEALTH;
+  return countersFrom(await ns.get(ns.idFromName(SESSIONS_OBJECT_NAME)).sessionCounters());
 }

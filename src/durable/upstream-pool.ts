@@ -32,7 +32,7 @@ import {
 } from "../transport/errors";
 import type { EgressTimeouts } from "../transport/timeouts";
 import { type HealthPolicy, type OutcomeKind, resolveHealthPolicy, retryAfterMs } from "./health-policy";
-import { type HealthEnv, healthView, reportOutcome, requestProbe } from "./health-snapshot";
+import { type HealthEnv, type HealthViews, isolateHealthViews } from "./health-snapshot";
 import { prepareReplayableBody } from "./replay-body";
 import { type Selection, selectTarget, weightedPick } from "./target-selection";
 
@@ -78,6 +78,11 @@ export interface DispatchContext {
   timeouts?: Partial<EgressTimeouts>;
   /** The transport call; tests may substitute it. Defaults to `egress()` of `src/transport/egress.ts`. */
   egress?: EgressFn;
+  /**
+   * Health views to select from and report to (default: the isolate's `isolateHealthViews`). A Durable
+   * Object may pass views it owns, so that every health report is its own I/O and it can wait for them.
+   */
+  views?: HealthViews;
 }
 
 export interface DispatchResult {
@@ -123,15 +128,23 @@ function contentLengthOf(headers: Headers): number | null {
   return Number(raw.trim());
 }
 
+interface ViewContext {
+  env: HealthEnv;
+  waitUntil(p: Promise<unknown>): void;
+  now: () => number;
+  random: () => number;
+  views: HealthViews;
+}
+
 async function choose(
   endpoint: EndpointConfig,
   policy: HealthPolicy,
-  ctx: { env: HealthEnv; waitUntil(p: Promise<unknown>): void; now: () => number; random: () => number },
+  ctx: ViewContext,
   tried: ReadonlySet<string>,
 ): Promise<Selection | null> {
   const denied = new Set<string>();
   for (let guard = 0; guard <= endpoint.targets.length; guard += 1) {
-    const records = healthView(endpoint, policy, ctx);
+    const records = ctx.views.view(endpoint, policy, ctx);
     const exclude = new Set([...tried, ...denied]);
     const selection = selectTarget(endpoint.targets, records, {
       now: ctx.now(),
@@ -141,7 +154,7 @@ async function choose(
     });
     if (selection === null) break;
     if (selection.mode !== "probe") return selection;
-    if (await requestProbe(endpoint, policy, selection.target.url, ctx)) return selection;
+    if (await ctx.views.requestProbe(endpoint, policy, selection.target.url, ctx)) return selection;
     denied.add(selection.target.url);
   }
   // Every untried target has a probe out elsewhere: use them anyway rather than refuse (panic).
@@ -162,7 +175,14 @@ export async function dispatch(
   const random = ctx.random ?? Math.random;
   const send: EgressFn = ctx.egress ?? egress;
   const policy = resolveHealthPolicy(endpoint.health, endpoint.name);
-  const viewCtx = { env: ctx.env, waitUntil: (p: Promise<unknown>) => ctx.waitUntil(p), now, random };
+  const views = ctx.views ?? isolateHealthViews;
+  const viewCtx: ViewContext = {
+    env: ctx.env,
+    waitUntil: (p: Promise<unknown>) => ctx.waitUntil(p),
+    now,
+    random,
+    views,
+  };
   if (endpoint.targets.length === 0) {
     throw new AllTargetsFailedError(`endpoint ${endpoint.name} has no targets configured`, 0, 503);
   }
@@ -212,7 +232,7 @@ export async function dispatch(
       // health evidence, no failover.
       if (ctx.signal?.aborted || !(error instanceof UpstreamError)) throw error;
       const at = now();
-      reportOutcome(
+      views.report(
         endpoint,
         policy,
         { url: target.url, at, kind: outcomeKindOf(error), status: null, latencyMs: null },
@@ -230,7 +250,7 @@ export async function dispatch(
     const failed = status === 429 || status >= 500;
     if (status === 429) {
       const cooldown = retryAfterMs(response.headers.get("retry-after"), at, policy);
-      reportOutcome(
+      views.report(
         endpoint,
         policy,
         { url: target.url, at, kind: "rate_limited", status, latencyMs, retryAfterMs: cooldown },
@@ -238,7 +258,7 @@ export async function dispatch(
       );
     } else {
       const kind: OutcomeKind = status >= 500 ? "http_5xx" : "success";
-      reportOutcome(endpoint, policy, { url: target.url, at, kind, status, latencyMs }, viewCtx);
+      views.report(endpoint, policy, { url: target.url, at, kind, status, latencyMs }, viewCtx);
     }
     const canRetry =
       !isLast && now() - startedAt < policy.failoverDeadlineMs && tried.size < endpoint.targets.length;
