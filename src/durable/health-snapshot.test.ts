@@ -10,10 +10,12 @@ import {
 import {
   clearLocalHealthViews,
   type HealthEnv,
+  HealthViews,
   healthView,
   REPORT_BATCH_DELAY_MS,
   reportOutcome,
   requestProbe,
+  SYNC_STALE_MS,
   settleHealthReports,
   syncEndpoint,
 } from "./health-snapshot";
@@ -36,9 +38,21 @@ class FakeObject {
   records: Record<string, TargetRecord> = {};
   calls: SyncRequest[] = [];
   down = false;
+  #hold: Promise<void> | null = null;
+  /** The next sync call waits until the returned function is called. */
+  holdNext(): () => void {
+    let release = () => {};
+    this.#hold = new Promise<void>((r) => {
+      release = r;
+    });
+    return release;
+  }
   async sync(request: SyncRequest): Promise<SyncResponse> {
     if (this.down) throw new Error("object unreachable");
     this.calls.push(structuredClone(request));
+    const hold = this.#hold;
+    this.#hold = null;
+    if (hold) await hold;
     applyOutcomes(this.records, request.outcomes, request.policy, request.targets);
     let probeClaimed = false;
     const record = request.claimProbe ? this.records[request.claimProbe] : undefined;
@@ -54,6 +68,11 @@ const env = {
   TARGET_HEALTH: { idFromName: (n: string) => n, get: () => object },
 } as unknown as HealthEnv;
 const ctx = { env, waitUntil: (p: Promise<unknown>) => void waits.push(p), now: () => now };
+/** Another request (or object) in the same isolate, with a `waitUntil` of its own. */
+function otherCaller() {
+  const own: Promise<unknown>[] = [];
+  return { waits: own, ctx: { env, waitUntil: (p: Promise<unknown>) => void own.push(p), now: () => now } };
+}
 const ok = (url: string): Outcome => ({ url, at: now, kind: "success", status: 200, latencyMs: 10 });
 const fail = (url: string): Outcome => ({
   url,
@@ -140,5 +159,91 @@ describe("isolate health view", () => {
     reportOutcome(endpoint, policy, fail("http://a"), ctx);
     await settleHealthReports();
     await expect(Promise.all(waits)).resolves.toBeDefined();
+  });
+});
+
+describe("context safety: data is shared, each I/O belongs to its caller", () => {
+  it("a caller that finds a sync in flight only queues; the sender's own loop carries its outcomes", async () => {
+    const release = object.holdNext();
+    healthView(endpoint, policy, ctx); // first use: this caller's sync, held in flight
+    const b = otherCaller();
+    reportOutcome(endpoint, policy, ok("http://b"), b.ctx);
+    reportOutcome(endpoint, policy, fail("http://a"), b.ctx);
+    reportOutcome(endpoint, policy, fail("http://a"), b.ctx); // ejects: urgent, still only queued
+    expect(b.waits).toHaveLength(0); // no I/O started (or chained) in b's context
+    expect(object.calls).toHaveLength(1);
+    release();
+    await Promise.all(waits); // only the sender's own waitUntil is needed
+    expect(object.calls).toHaveLength(2);
+    expect(object.calls[1]!.outcomes.map((o) => o.url)).toEqual(["http://b", "http://a", "http://a"]);
+    expect(object.records["http://a"]?.ejectedUntil).toBe(now + policy.baseEjectionMs);
+  });
+
+  it("an urgent caller takes over from a sender still waiting out its batching delay", async () => {
+    reportOutcome(endpoint, policy, ok("http://b"), ctx); // routine: waits for company
+    expect(waits).toHaveLength(1);
+    const b = otherCaller();
+    reportOutcome(endpoint, policy, fail("http://a"), b.ctx);
+    reportOutcome(endpoint, policy, fail("http://a"), b.ctx); // ejects: b sends now, from its own context
+    expect(b.waits).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(object.calls).toHaveLength(1);
+    expect(object.calls[0]!.outcomes).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(REPORT_BATCH_DELAY_MS);
+    await Promise.all([...waits, ...b.waits]);
+    expect(object.calls).toHaveLength(1); // the replaced sender ended without I/O
+  });
+
+  it("a sender whose context never finishes is replaced after SYNC_STALE_MS", async () => {
+    object.holdNext(); // never released: that context died with its RPC in flight
+    healthView(endpoint, policy, ctx);
+    const b = otherCaller();
+    reportOutcome(endpoint, policy, fail("http://a"), b.ctx);
+    reportOutcome(endpoint, policy, fail("http://a"), b.ctx);
+    expect(b.waits).toHaveLength(0);
+    vi.setSystemTime(Date.now() + SYNC_STALE_MS);
+    reportOutcome(endpoint, policy, ok("http://b"), b.ctx);
+    expect(b.waits).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(REPORT_BATCH_DELAY_MS);
+    await Promise.all(b.waits);
+    expect(object.calls).toHaveLength(2);
+    expect(object.calls[1]!.outcomes.map((o) => o.url)).toEqual(["http://a", "http://a", "http://b"]);
+  });
+
+  it("a probe claim is the caller's own round trip, even while another caller's sync is in flight", async () => {
+    reportOutcome(endpoint, policy, fail("http://a"), ctx);
+    reportOutcome(endpoint, policy, fail("http://a"), ctx);
+    await settleHealthReports();
+    now += policy.baseEjectionMs;
+    const release = object.holdNext();
+    reportOutcome(endpoint, policy, ok("http://b"), ctx);
+    await vi.advanceTimersByTimeAsync(REPORT_BATCH_DELAY_MS); // that sync is now in flight, held
+    const b = otherCaller();
+    expect(await requestProbe(endpoint, policy, "http://a", b.ctx)).toBe(true);
+    const claim = object.calls.at(-1)!;
+    expect(claim.claimProbe).toBe("http://a");
+    expect(claim.outcomes).toEqual([]); // the outcomes stay with the sync that carries them
+    release();
+    await Promise.all(waits);
+  });
+
+  it("views are independent; a child starts from its parent's records and keeps them current", async () => {
+    const parent = new HealthViews({ reportDelayMs: 0 });
+    applyOutcomes(object.records, [fail("http://b"), fail("http://b")], policy, ["http://a", "http://b"]);
+    parent.view(endpoint, policy, ctx);
+    await parent.settle();
+    expect(object.calls).toHaveLength(1);
+    expect(healthView(endpoint, policy, ctx)["http://b"]).toBeUndefined(); // the isolate's views are apart
+    await settleHealthReports();
+    expect(object.calls).toHaveLength(2);
+
+    const child = new HealthViews({ parent, reportDelayMs: 0 });
+    expect(child.view(endpoint, policy, ctx)["http://b"]?.ejectedUntil).not.toBeNull(); // no sync needed
+    await child.settle();
+    expect(object.calls).toHaveLength(2);
+    child.report(endpoint, policy, ok("http://a"), ctx);
+    await child.settle();
+    expect(object.calls).toHaveLength(3);
+    expect(parent.view(endpoint, policy, ctx)["http://a"]?.stats.successes).toBe(1);
   });
 });

@@ -106,7 +106,7 @@ export class HealthViews {
   constructor(options: HealthViewsOptions = {}) {
     this.#reportDelayMs = options.reportDelayMs ?? REPORT_BATCH_DELAY_MS;
     this.#parent = options.parent ?? null;
-    this.#wall = options.wallClock ?? Date.now;
+    this.#wall = options.wallClock ?? (() => Date.now());
   }
 
   /**
@@ -188,11 +188,15 @@ export class HealthViews {
     }
   }
 
-  /** Forgets every view, as a fresh isolate would (tests); a sender still waiting ends without I/O. */
+  /**
+   * Forgets every view, as a fresh isolate would (tests): a sender still waiting ends without I/O, and
+   * `settle()` no longer waits for syncs started before.
+   */
   clear(): void {
     for (const view of this.#views.values()) view.sender = null;
     this.#views.clear();
     for (const wake of this.#sleepers) wake();
+    this.#active.clear();
   }
 
   #viewOf(name: string): EndpointView {
