@@ -137,13 +137,15 @@ async function main() {
     for (const t of timers) clearTimeout(t);
     report.loadSeconds = (Date.now() - started) / 1000;
 
-    // After the load: late attempts, close propagation, session counters, memory.
+    // After the load: session counters first (once no session is active, no attempt is still to
+    // come), then late attempts, close propagation, memory.
+    report.health = await settleHealth(gw, AUTH_TOKEN, GRACE_MS + 15_000);
     const observed = await (await fetch(`${control}/observed`)).json();
     judgeBroken(results.plain, observed.plain);
     report.plainLate = lateAttempts(results.plain, observed.plain, LATE_SLACK_MS);
     report.geminiLate = await geminiLateAttempts(geminiUrl, results.gemini, GRACE_MS + LATE_SLACK_MS);
     report.wsClientCloses = checkClientCloses(results.ws, observed.ws);
-    report.health = await settleHealth(gw, AUTH_TOKEN, GRACE_MS + 15_000);
+    await describeStuckStreams(geminiUrl, results.gemini);
     report.results = results;
   } finally {
     report.workerdErrors = workerd.log
@@ -162,17 +164,36 @@ async function main() {
 }
 
 /** For streams whose client left: attempts the mock received after departure + grace + slack. */
-async function geminiLateAttempts(geminiUrl, results, allowedMs) {
-  const late = [];
+/** Adds the mock's view of the attempts to every stream that did not end in time (for diagnosis). */
+async function describeStuckStreams(geminiUrl, results) {
   for (const r of results) {
-    if (r.outcome !== "client_left") continue;
-    const res = await fetch(`${geminiUrl}/__scenarios/${r.scenarioId}/requests?ended=1&timeoutMs=3000`);
-    const { requests } = await res.json();
-    for (const q of requests) {
-      if (q.attempt && q.receivedAt > r.abortAt + allowedMs)
-        late.push({ scenario: r.scenarioId, afterMs: q.receivedAt - r.abortAt });
-    }
+    if (r.outcome !== "violation" || !r.detail.startsWith("no end")) continue;
+    const { requests } = await (await fetch(`${geminiUrl}/__scenarios/${r.scenarioId}/requests`)).json();
+    const attempts = requests
+      .filter((q) => q.attempt)
+      .map(
+        (q) =>
+          `${q.behavior}@+${q.receivedAt - r.started}ms→${q.end ?? "open"}${q.endedAt ? `@+${q.endedAt - r.started}ms` : ""}`,
+      );
+    r.detail += `; upstream attempts: ${attempts.join(", ") || "none"}`;
   }
+}
+
+async function geminiLateAttempts(geminiUrl, results, allowedMs) {
+  const left = results.filter((r) => r.outcome === "client_left");
+  const logs = await Promise.all(
+    left.map(
+      async (r) => (await (await fetch(`${geminiUrl}/__scenarios/${r.scenarioId}/requests`)).json()).requests,
+    ),
+  );
+  const late = [];
+  left.forEach((r, k) => {
+    for (const q of logs[k]) {
+      if (q.attempt && q.receivedAt > r.abortAt + allowedMs) {
+        late.push({ scenario: r.scenarioId, afterMs: q.receivedAt - r.abortAt });
+      }
+    }
+  });
   return late;
 }
 

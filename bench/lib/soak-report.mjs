@@ -28,13 +28,28 @@ export async function probeSessions({ gw, register, wsBase }) {
   return { skipped };
 }
 
+const HEALTH_REQUEST_TIMEOUT_MS = 10_000;
+
 /** Polls `/health` until no Gemini or WebSocket session is active (or `timeoutMs` passes). */
 export async function settleHealth(gw, token, timeoutMs) {
   const started = Date.now();
   let sessions = null;
   while (Date.now() - started < timeoutMs) {
-    const res = await fetch(`${gw}/health`, { headers: { "x-proxy-token": token } });
-    const text = await res.text();
+    let res;
+    let text;
+    try {
+      res = await fetch(`${gw}/health`, {
+        headers: { "x-proxy-token": token },
+        signal: AbortSignal.timeout(HEALTH_REQUEST_TIMEOUT_MS),
+      });
+      text = await res.text();
+    } catch (error) {
+      return {
+        settled: false,
+        waitedMs: Date.now() - started,
+        sessions: `/health did not answer within ${HEALTH_REQUEST_TIMEOUT_MS} ms (${error.name})`,
+      };
+    }
     let body;
     try {
       body = JSON.parse(text);

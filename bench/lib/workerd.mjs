@@ -217,6 +217,12 @@ export async function startWorkerd({ vars, quietLogs = true, extraFlags = [] }) 
   const child = spawn(WORKERD_BIN, ["serve", configPath, "--experimental"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
+  // Never outlive the bench: a Ctrl-C or an early exit of this process takes workerd with it.
+  const killChild = () => child.kill("SIGKILL");
+  process.once("exit", killChild);
+  const onSignal = () => process.exit(130);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   const log = [];
   const keep = (chunk) => {
     // The gateway logs one JSON line per request; keep only a bounded tail for error reports.
@@ -242,6 +248,9 @@ export async function startWorkerd({ vars, quietLogs = true, extraFlags = [] }) 
     log,
     child,
     async stop() {
+      process.off("exit", killChild);
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
