@@ -1,7 +1,7 @@
 /**
  * Edge cases of `dispatch()` with a scripted egress function (no network), so each rule is isolated.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { EgressCall, EgressFn, EgressOutcome } from "../../src/durable/upstream-pool";
 import {
   AllTargetsFailedError,
@@ -9,7 +9,9 @@ import {
   UpstreamConnectError,
   UpstreamTimeoutError,
 } from "../../src/transport/errors";
-import { endpointOf, Harness, scenarioId } from "./health-harness";
+import { endpointOf, Harness, scenarioId, settleHarnesses } from "./health-harness";
+
+afterEach(settleHarnesses);
 
 type Step = number | Error | { status: number; headers?: Record<string, string> };
 

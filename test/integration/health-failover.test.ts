@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { buildHealthReport } from "../../src/durable/health-report";
 import { AllTargetsFailedError } from "../../src/transport/errors";
 import {
@@ -8,9 +8,12 @@ import {
   observed,
   scenarioId,
   script,
+  settleHarnesses,
   T0,
   targetUrl,
 } from "./health-harness";
+
+afterEach(settleHarnesses);
 
 describe("dispatch: failover and ejection with real upstreams", () => {
   it("three targets, one refusing connections: every request succeeds, the dead one is ejected, then probed", async () => {

@@ -89,6 +89,18 @@ export function seeded(seed: number): () => number {
   };
 }
 
+/** Harnesses whose background reports may still run (see `settleHarnesses`). */
+const unsettled = new Set<Harness>();
+
+/**
+ * Waits for the background reports of every harness created so far. Use in `afterEach`: a health report still in
+ * flight when the test file's environment closes fails the run (the Durable Object call needs the module runner).
+ */
+export async function settleHarnesses(): Promise<void> {
+  for (const h of unsettled) await h.settle();
+  unsettled.clear();
+}
+
 export class Harness {
   readonly clock: FakeClock;
   readonly random: () => number;
@@ -96,6 +108,7 @@ export class Harness {
   constructor(options: { clock?: FakeClock; random?: () => number } = {}) {
     this.clock = options.clock ?? new FakeClock();
     this.random = options.random ?? seeded(1);
+    unsettled.add(this);
   }
 
   context(extra: Partial<DispatchContext> = {}): DispatchContext {

@@ -1,5 +1,5 @@
 import { evictDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { buildHealthReport } from "../../src/durable/health-report";
 import { recordSessionEvent } from "../../src/durable/session-counters";
 import {
@@ -11,9 +11,12 @@ import {
   scenarioId,
   script,
   seeded,
+  settleHarnesses,
   T0,
   targetUrl,
 } from "./health-harness";
+
+afterEach(settleHarnesses);
 
 describe("health state: rate limits, success rate, /health, persistence", () => {
   it("a 429 moves traffic away at once and the cool-down expires on time (fake clock)", async () => {
