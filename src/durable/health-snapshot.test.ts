@@ -11,15 +11,17 @@ import {
   clearLocalHealthViews,
   type HealthEnv,
   HealthViews,
-  healthView,
+  isolateHealthViews,
   REPORT_BATCH_DELAY_MS,
-  reportOutcome,
-  requestProbe,
   SYNC_STALE_MS,
   settleHealthReports,
   syncEndpoint,
 } from "./health-snapshot";
 import type { SyncRequest, SyncResponse } from "./target-health";
+
+const healthView: HealthViews["view"] = (...a) => isolateHealthViews.view(...a);
+const reportOutcome: HealthViews["report"] = (...a) => isolateHealthViews.report(...a);
+const requestProbe: HealthViews["requestProbe"] = (...a) => isolateHealthViews.requestProbe(...a);
 
 const policy = { ...DEFAULT_HEALTH_POLICY, consecutiveFailures: 2 };
 const endpoint: EndpointConfig = {

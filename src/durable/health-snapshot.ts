@@ -26,7 +26,10 @@
  *
  * The only awaited round trips are claiming a probe (`requestProbe`, once per ejection) and `/health`
  * (`syncEndpoint`); both make their own RPC. `HealthViews` instances are independent; the Worker
- * uses the isolate-wide `isolateHealthViews`, a Durable Object may own one (see `HealthViewsOptions`).
+ * uses the isolate-wide `isolateHealthViews`. The shared views are safe for Durable Objects too (only
+ * data crosses between callers), but an object whose reports are carried by another object's sync
+ * cannot wait for them: a Gemini session therefore owns its views (`parent: isolateHealthViews`, so
+ * it starts from what the isolate knows) and settles them before it ends.
  */
 import type { EndpointConfig } from "../transport/endpoint";
 import {
@@ -353,35 +356,6 @@ export class HealthViews {
 
 /** The views of this isolate, shared by every Worker request (data only; see the module comment). */
 export const isolateHealthViews = new HealthViews();
-
-/** `isolateHealthViews.view()`. */
-export function healthView(
-  endpoint: EndpointConfig,
-  policy: HealthPolicy,
-  ctx: HealthViewContext,
-): Readonly<Record<string, TargetRecord>> {
-  return isolateHealthViews.view(endpoint, policy, ctx);
-}
-
-/** `isolateHealthViews.report()`. */
-export function reportOutcome(
-  endpoint: EndpointConfig,
-  policy: HealthPolicy,
-  outcome: Outcome,
-  ctx: HealthViewContext,
-): void {
-  isolateHealthViews.report(endpoint, policy, outcome, ctx);
-}
-
-/** `isolateHealthViews.requestProbe()`. */
-export function requestProbe(
-  endpoint: EndpointConfig,
-  policy: HealthPolicy,
-  url: string,
-  ctx: HealthViewContext,
-): Promise<boolean> {
-  return isolateHealthViews.requestProbe(endpoint, policy, url, ctx);
-}
 
 /** `isolateHealthViews.sync()`: reports queued outcomes and returns the object's records (`/health`). */
 export function syncEndpoint(
