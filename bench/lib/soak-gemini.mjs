@@ -7,9 +7,15 @@
  * ground truth), or a violation (silent end, broken transfer, duplicated/missing characters).
  */
 import { Agent, request as httpRequest } from "node:http";
+import { classifyOpenAIStream, openAIRequest } from "./soak-openai.mjs";
+import { textDiff } from "./soak-text.mjs";
 import { itemSeed, randomInt, seededRandom, weightedPick } from "./stats.mjs";
 
+export { textDiff };
+
 const STREAM_DEADLINE_MS = 60_000;
+/** Share of streams sent to the OpenAI-compatible route instead of native SSE. */
+const OPENAI_SHARE = 0.2;
 // Words and scripts mixed, each token made unique by a running number: real answers rarely repeat
 // themselves at a cut, and a low-entropy text would make every overlap ambiguous for any aligner.
 const WORDS = [
@@ -101,15 +107,6 @@ function parseEvents(text) {
   return events;
 }
 
-/** Compares received text with the ground truth: first differing code point and lengths. */
-export function textDiff(expected, got) {
-  const e = [...expected];
-  const g = [...got];
-  let k = 0;
-  while (k < e.length && k < g.length && e[k] === g[k]) k++;
-  return { expectedChars: e.length, gotChars: g.length, firstDifferenceAt: k };
-}
-
 /** Classifies a finished SSE body against the ground truth. */
 export function classifyGeminiStream(plan, status, headers, body, complete) {
   if (status !== 200) {
@@ -167,8 +164,14 @@ export function classifyGeminiStream(plan, status, headers, body, complete) {
 /** Streams one planned generation through the gateway. */
 export function runGemini(gatewayUrl, endpoint, agent, plan, scenarioId) {
   const prefix = endpoint ? `/${endpoint}` : "";
-  const url = `${gatewayUrl}${prefix}/v1beta/models/${scenarioId}:streamGenerateContent?alt=sse`;
-  const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: `soak question ${plan.i}` }] }] });
+  const openai = plan.format === "openai";
+  const url = openai
+    ? `${gatewayUrl}${prefix}/v1beta/openai/chat/completions`
+    : `${gatewayUrl}${prefix}/v1beta/models/${scenarioId}:streamGenerateContent?alt=sse`;
+  const body = openai
+    ? openAIRequest(scenarioId, plan.i)
+    : JSON.stringify({ contents: [{ role: "user", parts: [{ text: `soak question ${plan.i}` }] }] });
+  const classify = openai ? classifyOpenAIStream : classifyGeminiStream;
   return new Promise((resolve) => {
     const controller = new AbortController();
     let abortAt = null;
@@ -180,8 +183,22 @@ export function runGemini(gatewayUrl, endpoint, agent, plan, scenarioId) {
       clearTimeout(leave);
       resolve({ ...r, abortAt });
     };
+    let response = null;
+    const received = [];
     const deadline = setTimeout(() => {
-      done({ outcome: "violation", detail: `no end within ${STREAM_DEADLINE_MS} ms` });
+      // What had arrived by then tells a stream that stopped early from one that never closed.
+      let seen = "no response head";
+      if (response !== null) {
+        const got = classify(
+          plan,
+          response.statusCode,
+          response.headers,
+          Buffer.concat(received).toString("utf8"),
+          true,
+        );
+        seen = `status ${response.statusCode}, ${[...(got.text ?? "")].length}/${[...plan.answer].length} chars, as if closed now: ${got.outcome}`;
+      }
+      done({ outcome: "violation", detail: `no end within ${STREAM_DEADLINE_MS} ms (${seen})` });
       controller.abort();
     }, STREAM_DEADLINE_MS);
     const leave =
@@ -196,12 +213,13 @@ export function runGemini(gatewayUrl, endpoint, agent, plan, scenarioId) {
       url,
       { agent, method: "POST", signal: controller.signal, headers: { "content-type": "application/json" } },
       (res) => {
-        const chunks = [];
+        response = res;
+        const chunks = received;
         res.on("data", (c) => chunks.push(c));
         res.on("error", () => {});
         res.on("close", () => {
           const text = Buffer.concat(chunks).toString("utf8");
-          done(classifyGeminiStream(plan, res.statusCode, res.headers, text, res.complete));
+          done(classify(plan, res.statusCode, res.headers, text, res.complete));
         });
       },
     );
@@ -230,10 +248,20 @@ export async function geminiLoad({
     while (Date.now() < until) {
       const i = next++;
       const plan = planGemini(seededRandom(itemSeed(seed, "gemini", i)), i, { allowStall });
+      // Its own generator, so adding formats does not change the scenarios of earlier seeds.
+      plan.format = seededRandom(itemSeed(seed, "gemini-format", i))() < OPENAI_SHARE ? "openai" : "sse";
       const scenarioId = await register(plan.scenario);
       const started = Date.now();
       const result = await runGemini(gatewayUrl, endpoint, agent, plan, scenarioId);
-      results.push({ i, scenarioId, hopeless: plan.hopeless, started, ended: Date.now(), ...result });
+      results.push({
+        i,
+        format: plan.format,
+        scenarioId,
+        hopeless: plan.hopeless,
+        started,
+        ended: Date.now(),
+        ...result,
+      });
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

@@ -80,7 +80,7 @@ export function summarize(report) {
   const violations = [];
   const add = (kind, detail) => violations.push(`${kind}: ${detail}`);
   for (const r of results.gemini)
-    if (r.outcome === "violation") add("gemini", `stream ${r.i} (${r.scenarioId}): ${r.detail}`);
+    if (r.outcome === "violation") add("gemini", `stream ${r.i} (${r.format}, ${r.scenarioId}): ${r.detail}`);
   for (const r of results.plain)
     if (r.outcome === "violation") add("plain", `${r.id} [${r.plan.join(",")}]: ${r.detail}`);
   for (const r of results.ws)
@@ -96,7 +96,21 @@ export function summarize(report) {
   }
   const lines = [
     `Soak: ${opts.duration} s, ${opts.concurrency} concurrent Gemini streams, seed ${opts.seed}${opts.short ? " (short)" : ""}`,
-    `Gemini streams: ${report.skipped.gemini ? `SKIPPED: ${report.skipped.gemini}` : `${results.gemini.length} ${JSON.stringify(countBy(results.gemini, "outcome"))}`}`,
+    `Gemini streams: ${
+      report.skipped.gemini
+        ? `SKIPPED: ${report.skipped.gemini}`
+        : `${results.gemini.length} ${JSON.stringify(countBy(results.gemini, "outcome"))}; native SSE ${JSON.stringify(
+            countBy(
+              results.gemini.filter((r) => r.format === "sse"),
+              "outcome",
+            ),
+          )}, OpenAI-compatible ${JSON.stringify(
+            countBy(
+              results.gemini.filter((r) => r.format === "openai"),
+              "outcome",
+            ),
+          )}`
+    }`,
     `Plain requests: ${results.plain.length} ${JSON.stringify(countBy(results.plain, "outcome"))}`,
     `WebSocket sessions: ${report.skipped.websocket ? `SKIPPED: ${report.skipped.websocket}` : `${results.ws.length} ${JSON.stringify(countBy(results.ws, "outcome"))}`}`,
     `Late upstream attempts after the client left: plain ${report.plainLate?.length ?? "–"}, Gemini ${report.geminiLate?.length ?? "–"}`,

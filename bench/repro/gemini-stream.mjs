@@ -1,5 +1,6 @@
 /**
- * Replays soak Gemini streams by index (`node bench/repro/gemini-stream.mjs <seed> <i> [<i>…]`): the
+ * Replays soak Gemini streams by index (`npx node bench/repro/gemini-stream.mjs <seed> <i> [<i>…]`; `FORMAT=openai`
+ * for the OpenAI-compatible route): the
  * same scenario the soak generated for stream i, streamed once through the gateway, then the
  * scenario, the mock's attempt log and the first difference against the ground truth are printed.
  */
@@ -22,6 +23,7 @@ try {
   for (const i of indexes) {
     const plan = planGemini(seededRandom(itemSeed(seed, "gemini", i)), i, { allowStall: false });
     plan.leaveAfterMs = null;
+    plan.format = process.env.FORMAT === "openai" ? "openai" : "sse";
     const res = await fetch(`${geminiUrl}/__scenarios`, {
       method: "POST",
       body: JSON.stringify(plan.scenario),
