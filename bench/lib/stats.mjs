@@ -10,11 +10,6 @@ export function percentile(values, p) {
 
 export const median = (values) => percentile(values, 50);
 
-/** Median of per-round statistics: robust against one noisy round (the bench's headline method). */
-export function medianOfRounds(rounds, stat) {
-  return median(rounds.map(stat));
-}
-
 /** mulberry32: a tiny deterministic PRNG, so a soak run is reproducible from its seed. */
 export function seededRandom(seed) {
   let a = seed >>> 0;
