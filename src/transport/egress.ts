@@ -1,7 +1,7 @@
 import { BodyRecorder, REPLAY_BUFFER_LIMIT_BYTES, type SocketAttempt, shouldFallBack } from "./egress-policy";
 import type { TransportKind } from "./endpoint";
-import type { UpstreamError } from "./errors";
-import { type EgressRequest, fetchEgress } from "./fetch-egress";
+import { UpstreamConnectError, type UpstreamError } from "./errors";
+import { type EgressRequest, fetchEgress, UpstreamFetchError } from "./fetch-egress";
 import { sanitizeRequestHeaders } from "./header-policy";
 import { sendViaSocket } from "./socket-http";
 import { type EgressTimeouts, resolveTimeouts } from "./timeouts";
@@ -74,10 +74,32 @@ export function createEgress(transports: EgressTransports) {
       const body = recorder ? recorder.replay() : clean.body;
       // The body was too large to keep a copy of and part of it is already sent: cannot replay.
       if (body === null && recorder) throw error;
-      const response = await transports.fetchEgress({ ...clean, body }, timeouts);
-      return tag(response, "fetch", (error as UpstreamError).reason);
+      const socketError = error as UpstreamError;
+      try {
+        const response = await transports.fetchEgress({ ...clean, body }, timeouts);
+        return tag(response, "fetch", socketError.reason);
+      } catch (fallbackError) {
+        throw bothFailed(socketError, fallbackError);
+      }
     }
   };
+}
+
+/**
+ * When the fallback fails too, the socket's error says more about the upstream: fetch() only reports
+ * "network connection lost" whether the host refused, reset or timed out. Keep the socket error's
+ * class (health and failover classify by it) and name both failures in the message.
+ */
+function bothFailed(socketError: UpstreamError, fallbackError: unknown): unknown {
+  if (!(socketError instanceof UpstreamConnectError) || !(fallbackError instanceof UpstreamFetchError)) {
+    return fallbackError;
+  }
+  return new UpstreamConnectError(
+    `${socketError.message}; the fetch fallback failed too: ${fallbackError.message}`,
+    {
+      cause: fallbackError,
+    },
+  );
 }
 
 /** Sends a request upstream through the endpoint's transport (see the rules above). */
