@@ -1,9 +1,10 @@
 /**
  * `npm run bench [-- --quick]`: measures what the gateway adds on top of talking to the upstream
  * directly, under plain `workerd serve` (DESIGN §9), with a bare pass-through Worker in the same
- * workerd as the floor. Prints a table, writes bench/results.json and bench/chart.svg.
+ * workerd as the floor. Prints a table, writes bench/results.json and bench/chart.svg (`--quick`: fewer rounds,
+ * written to the git-ignored bench/out/ instead).
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderChart } from "./chart.mjs";
 import { startGeminiMock } from "./lib/gemini-mock.mjs";
@@ -127,10 +128,13 @@ async function main() {
     floor: "a bare pass-through Worker (one fetch) in the same workerd process",
   };
   results.duration_s = Math.round((nowMs() - started) / 100) / 10;
-  writeFileSync(join(REPO_DIR, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(REPO_DIR, "bench/chart.svg"), renderChart(results));
+  // A quick run is a smoke test: it must not replace the committed figures the README shows.
+  const outDir = quick ? "bench/out" : "bench";
+  mkdirSync(join(REPO_DIR, outDir), { recursive: true });
+  writeFileSync(join(REPO_DIR, outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(REPO_DIR, outDir, "chart.svg"), renderChart(results));
   process.stdout.write(`${formatTable(results)}\n`);
-  log(`wrote bench/results.json and bench/chart.svg in ${results.duration_s} s`);
+  log(`wrote ${outDir}/results.json and ${outDir}/chart.svg in ${results.duration_s} s`);
 }
 
 await main();
