@@ -9,6 +9,9 @@ import { fileURLToPath } from "node:url";
 const W = 880;
 const H = 400;
 const COLORS = { p50: "#2f6fdf", p99: "#9bbcf2", floor: "#8a8a8a", gateway: "#e8793a" };
+/** The next axis maximum whose quarters are round numbers. */
+const niceCeiling = (v) =>
+  [0.5, 1, 2, 4, 8, 12, 16, 20, 40, 80, 120, 200].find((n) => n >= v) ?? Math.ceil(v / 100) * 100;
 const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 function text(x, y, s, attrs = "") {
@@ -65,7 +68,9 @@ export function renderChart(r) {
     fetch_preset: "fetch preset",
     generic: "generic route",
   };
-  const latMax = Math.max(0.5, ...latSides.flatMap((k) => [lat[k].added_p50_ms, lat[k].added_p99_ms])) * 1.15;
+  const latMax = niceCeiling(
+    Math.max(0.5, ...latSides.flatMap((k) => [lat[k].added_p50_ms, lat[k].added_p99_ms])) * 1.15,
+  );
   const latency = barPanel({
     x: 20,
     y: 70,
@@ -127,8 +132,11 @@ export function renderChart(r) {
       : `Gemini repair: cut → first continued byte p50 ${g.cut_to_first_continued_byte_ms_p50} ms`,
   );
   const s = r.sse?.socket_preset;
-  if (s) notes.push(`SSE: added TTFB ${s.added_ttfb_ms} ms, added gap p50 ${s.added_gap_p50_ms} ms`);
-  notes.push(`workerd peak RSS ${r.large_body.workerd_rss_peak_mb} MB (50 MiB transfers)`);
+  if (s)
+    notes.push(
+      `SSE: added TTFB ${s.added_ttfb_ms.toFixed(1)} ms, added gap p50 ${s.added_gap_p50_ms.toFixed(2)} ms`,
+    );
+  notes.push(`workerd peak RSS ${Math.round(r.workerd_rss_peak_mb ?? r.large_body.workerd_rss_peak_mb)} MB`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" role="img" aria-labelledby="chart-title">
 <title id="chart-title">Gateway overhead against direct: added latency and rate ratios (${esc(m.date.slice(0, 10))})</title>
 <rect width="${W}" height="${H}" fill="#fff"/>

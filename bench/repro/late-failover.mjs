@@ -2,7 +2,7 @@
  * Reproduction (found by the soak): the gateway fails over to another target after its client has
  * left. A two-target endpoint; the first target stalls 800 ms then answers 503; the client leaves
  * after 100 ms. Expected: one upstream arrival. Observed: a second arrival ~700–800 ms after the
- * client left. Run: `node bench/repro/late-failover.mjs [extra-compat-flag]` (e.g. enable_request_signal).
+ * client left. Run: `npx node bench/repro/late-failover.mjs [extra-compat-flag]` (e.g. enable_request_signal).
  */
 import http from "node:http";
 import { join } from "node:path";
