@@ -1,7 +1,7 @@
 /**
- * `npm run soak [-- --duration 60 --concurrency 200 --seed 1 | --short]`: a bounded chaos run against
- * the gateway under plain `workerd serve` (the same harness as the bench: one process to sample for
- * memory, no wrangler dev proxy in between whose own failures could be mistaken for the gateway's).
+ * `npm run soak [-- --duration 60 --concurrency 200 --seed 1 | --short] [--strict-client-left]`: a bounded
+ * chaos run against the gateway under plain `workerd serve` (the same harness as the bench: one process to
+ * sample for memory, no wrangler dev proxy in between whose own failures could be mistaken for the gateway's).
  *
  * Concurrently, until the duration ends: `concurrency` Gemini streams (mock scenarios with cuts,
  * resets, in-band errors, 429/5xx, repeated tails), plain requests to a five-target endpoint (one
@@ -31,7 +31,13 @@ const GEMINI_TIMER_SLACK_MS = 1000;
 
 function parseArgs(argv) {
   const short = argv.includes("--short");
-  const opts = { duration: short ? 20 : 60, concurrency: short ? 100 : 200, seed: 1, short };
+  const opts = {
+    duration: short ? 20 : 60,
+    concurrency: short ? 100 : 200,
+    seed: 1,
+    short,
+    strictClientLeft: argv.includes("--strict-client-left"),
+  };
   for (let k = 0; k < argv.length; k++) {
     const name = argv[k].replace(/^--/, "");
     if (["duration", "concurrency", "seed"].includes(name)) {
