@@ -26,6 +26,8 @@ const AUTH_TOKEN = "soak-token";
  */
 const GRACE_MS = 15_000;
 const LATE_SLACK_MS = 250;
+/** How long a diagnostic re-attach to a stuck session may take. */
+const REATTACH_WAIT_MS = 5000;
 /** A session's grace timer runs in a busy isolate: allow it this much lateness before calling an attempt late. */
 const GEMINI_TIMER_SLACK_MS = 1000;
 
@@ -155,7 +157,7 @@ async function main() {
     report.plainLate = lateAttempts(results.plain, observed.plain, LATE_SLACK_MS);
     report.geminiLate = await geminiLateAttempts(geminiUrl, results.gemini, GRACE_MS + GEMINI_TIMER_SLACK_MS);
     report.wsClientCloses = checkClientCloses(results.ws, observed.ws);
-    await describeStuckStreams(geminiUrl, results.gemini);
+    await describeStuckStreams(gw, geminiUrl, results.gemini);
     report.results = results;
   } finally {
     report.workerdErrors = workerd.log
@@ -175,7 +177,7 @@ async function main() {
 
 /** For streams whose client left: attempts the mock received after departure + grace + slack. */
 /** Adds the mock's view of the attempts to every stream that did not end in time (for diagnosis). */
-async function describeStuckStreams(geminiUrl, results) {
+async function describeStuckStreams(gw, geminiUrl, results) {
   for (const r of results) {
     if (r.outcome !== "violation" || !r.detail.startsWith("no end")) continue;
     const { requests } = await (await fetch(`${geminiUrl}/__scenarios/${r.scenarioId}/requests`)).json();
@@ -186,7 +188,43 @@ async function describeStuckStreams(geminiUrl, results) {
           `${q.behavior}@+${q.receivedAt - r.started}ms→${q.end ?? "open"}${q.endedAt ? `@+${q.endedAt - r.started}ms` : ""}`,
       );
     r.detail += `; upstream attempts: ${attempts.join(", ") || "none"}`;
+    if (r.sessionId) r.detail += `; re-attach from 0: ${await reattachSummary(gw, r)}`;
   }
+}
+
+/** What a fresh client gets from the session's own event log: tells a stuck session from a stuck delivery. */
+async function reattachSummary(gw, r) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), REATTACH_WAIT_MS);
+  let text = "";
+  let status = null;
+  try {
+    const res = await fetch(`${gw}/sessions/${r.sessionId}?from=0`, { signal: controller.signal });
+    status = res.status;
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) text += decoder.decode(chunk, { stream: true });
+    clearTimeout(timer);
+    return `status ${status}, ended, ${summarizeSse(text)}`;
+  } catch {
+    return `status ${status ?? "none"}, still open after ${REATTACH_WAIT_MS} ms, ${summarizeSse(text)}`;
+  }
+}
+
+function summarizeSse(body) {
+  let chars = 0;
+  let finish = null;
+  for (const line of body.split(/\r?\n/)) {
+    if (!line.startsWith("data:")) continue;
+    try {
+      const event = JSON.parse(line.slice(5));
+      const cand = event.candidates?.[0];
+      for (const part of cand?.content?.parts ?? [])
+        if (!part.thought && part.text) chars += [...part.text].length;
+      finish = cand?.finishReason ?? (event.choices?.[0]?.finish_reason || finish);
+      for (const c of event.choices ?? []) if (c.delta?.content) chars += [...c.delta.content].length;
+    } catch {}
+  }
+  return `${chars} chars, finish ${finish ?? "none"}`;
 }
 
 async function geminiLateAttempts(geminiUrl, results, allowedMs) {

@@ -198,7 +198,8 @@ export function runGemini(gatewayUrl, endpoint, agent, plan, scenarioId) {
         );
         seen = `status ${response.statusCode}, ${[...(got.text ?? "")].length}/${[...plan.answer].length} chars, as if closed now: ${got.outcome}`;
       }
-      done({ outcome: "violation", detail: `no end within ${STREAM_DEADLINE_MS} ms (${seen})` });
+      const sessionId = response?.headers["x-proxy-session-id"] ?? null;
+      done({ outcome: "violation", detail: `no end within ${STREAM_DEADLINE_MS} ms (${seen})`, sessionId });
       controller.abort();
     }, STREAM_DEADLINE_MS);
     const leave =
