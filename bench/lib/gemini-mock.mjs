@@ -5,11 +5,15 @@
  * wrangler) into a temporary ES module.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build } from "esbuild";
 import { REPO_DIR } from "./workerd.mjs";
+
+// esbuild is not a direct dependency: resolve the copy wrangler itself uses, wherever npm placed it.
+const wranglerRequire = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
+const { build } = wranglerRequire("esbuild");
 
 /** Starts a `GeminiMock` on 127.0.0.1; returns `{ port, url, mock, close() }`. */
 export async function startGeminiMock() {
