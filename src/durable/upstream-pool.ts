@@ -24,6 +24,7 @@ import {
 } from "../transport/endpoint";
 import {
   AllTargetsFailedError,
+  ClientClosedError,
   UpstreamConnectError,
   UpstreamError,
   UpstreamProtocolError,
@@ -203,6 +204,10 @@ export async function dispatch(
     if (tried.size > 0 && now() - startedAt >= policy.failoverDeadlineMs) {
       deadlineHit = true;
       break;
+    }
+    // A client that left gets no further attempts: each one could be billed by the provider.
+    if (tried.size > 0 && ctx.signal?.aborted) {
+      throw new ClientClosedError(`the client left after ${tried.size} attempt(s); no further target tried`);
     }
     const selection = await choose(endpoint, policy, viewCtx, tried);
     if (selection === null) break;

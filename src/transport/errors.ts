@@ -117,6 +117,13 @@ export class UpstreamResetError extends UpstreamError {
   }
 }
 
+/** The client went away: stop working for it (no further attempts, no failover). */
+export class ClientClosedError extends GatewayError {
+  constructor(message = "the client closed the request") {
+    super(499, "client_closed_request", message);
+  }
+}
+
 /** Every eligible upstream target failed; carries the last cause. */
 export class AllTargetsFailedError extends GatewayError {
   readonly attempts: number;

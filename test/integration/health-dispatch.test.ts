@@ -6,6 +6,7 @@ import type { EgressCall, EgressFn, EgressOutcome } from "../../src/durable/upst
 import {
   AllTargetsFailedError,
   BadRequestError,
+  ClientClosedError,
   UpstreamConnectError,
   UpstreamTimeoutError,
 } from "../../src/transport/errors";
@@ -132,6 +133,22 @@ describe("dispatch rules", () => {
       h.send(endpoint(2), {}, { egress: aborting, signal: controller.signal }),
     ).rejects.toBeInstanceOf(UpstreamConnectError);
     expect(attempts).toBe(1);
+  });
+
+  it("tries no further target once the client left after a 5xx or 429 answer", async () => {
+    const h = new Harness({ random: () => 0 });
+    const controller = new AbortController();
+    const { fn, calls } = scripted({ t1: [503], t2: [200], t3: [200] });
+    const leaving: EgressFn = async (req, opts) => {
+      const outcome = await fn(req, opts);
+      controller.abort(); // the client hangs up while the first target is answering 503
+      return outcome;
+    };
+    const error = await h
+      .send(endpoint(3), {}, { egress: leaving, signal: controller.signal })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ClientClosedError);
+    expect(calls).toHaveLength(1);
   });
 
   it("replays a byte-array body identically to each target", async () => {
