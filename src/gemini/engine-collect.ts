@@ -29,14 +29,19 @@ export class AttemptCollector {
   rewrite = false;
   readonly #aligner: Aligner | null;
   readonly #showThoughts: boolean;
+  /** Answer code points given to the aligner, and those it released for the client. */
+  #pushedChars = 0;
+  #emittedChars = 0;
+  #discarded = 0;
 
   constructor(aligner: Aligner | null, showThoughts: boolean) {
     this.#aligner = aligner;
     this.#showThoughts = showThoughts;
   }
 
+  /** Code points the aligner dropped, plus undecided text discarded when the attempt was cut (see `finish`). */
   get removedChars(): number {
-    return this.#aligner?.removedChars ?? 0;
+    return (this.#aligner?.removedChars ?? 0) + this.#discarded;
   }
 
   /** Takes one upstream chunk; returns the candidate and parts to emit now (empty when nothing is due). */
@@ -61,12 +66,16 @@ export class AttemptCollector {
         this.obs.answerChars += part.text.length;
         if (this.#aligner === null) out.push(part);
         else {
+          this.#pushedChars += codePoints(part.text);
           const s = this.#aligner.push(part.text);
           if (s.kind === "rewrite") {
             this.rewrite = true;
             return { cand, parts: [] };
           }
-          if (s.kind === "emit" && s.text.length > 0) out.push({ text: s.text });
+          if (s.kind === "emit" && s.text.length > 0) {
+            this.#emittedChars += codePoints(s.text);
+            out.push({ text: s.text });
+          }
         }
       } else {
         out.push(part); // inline data, code execution results…: forwarded as they are.
@@ -80,9 +89,21 @@ export class AttemptCollector {
     return { cand, parts: out };
   }
 
-  /** The stream ended: flushes the aligner. Returns text to emit now (none when it joins the final chunk). */
+  /**
+   * The stream ended: flushes the aligner. Returns text to emit now (none when it joins the final chunk).
+   *
+   * Only an attempt that ended with a terminal finishReason flushes it. When a continuation is cut while the
+   * aligner is still undecided, the buffered text is ambiguous: typically the first part of a repeat of the sent
+   * answer's tail, which cannot be told from new text until it is complete. Emitting it would show the client
+   * that repeat as new text (and feed it back to the next continuation as if it were the answer). Dropping it is
+   * always safe: the next continuation starts from exactly what the client has and produces that text again.
+   */
   finish(): Part[] {
     if (this.#aligner === null || this.rewrite) return [];
+    if (this.terminal === null) {
+      this.#discarded = Math.max(0, this.#pushedChars - this.#emittedChars - this.#aligner.removedChars);
+      return [];
+    }
     const s = this.#aligner.finish();
     if (s.kind === "rewrite") {
       this.rewrite = true;
@@ -96,6 +117,12 @@ export class AttemptCollector {
     return [{ text: s.text }];
   }
 }
+
+const codePoints = (text: string): number => {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+};
 
 /** Answer characters (not thoughts) in `parts`. */
 export function textLength(parts: readonly Part[]): number {
