@@ -3,6 +3,7 @@
  * memory. Bodies up to a limit are buffered before the first attempt; a larger (or unknown-length
  * streaming) body that exceeds the limit is streamed straight through once and not failed over.
  */
+import { largeChunkReader } from "../transport/byte-reader";
 import { concatBytes } from "../transport/bytes";
 
 export interface ReplayableBody {
@@ -43,7 +44,7 @@ export async function prepareReplayableBody(
 ): Promise<ReplayableBody> {
   if (body === null || body instanceof Uint8Array) return fixed(body);
   if (contentLength !== null && contentLength > limitBytes) return oneShot(body);
-  const reader = body.getReader();
+  const reader = largeChunkReader(body);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {

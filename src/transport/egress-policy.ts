@@ -1,3 +1,4 @@
+import { type ChunkReader, largeChunkReader } from "./byte-reader";
 import { UpstreamError } from "./errors";
 
 /**
@@ -37,7 +38,7 @@ export function shouldFallBack(
  * sees every byte exactly once and in order, including a read still in flight when the socket failed.
  */
 export class BodyRecorder {
-  readonly #source: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #source: ChunkReader;
   readonly #limit: number;
   #record: Uint8Array[] | null = [];
   #recordedBytes = 0;
@@ -46,7 +47,7 @@ export class BodyRecorder {
   #detached = false;
 
   constructor(source: ReadableStream<Uint8Array>, limitBytes: number) {
-    this.#source = source.getReader();
+    this.#source = largeChunkReader(source);
     this.#limit = limitBytes;
   }
 

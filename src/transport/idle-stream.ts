@@ -2,6 +2,7 @@
  * Idle watchdog for a streamed body. A total timeout would cut long LLM generations; what signals a
  * dead upstream is silence between reads, so the timer restarts on every chunk.
  */
+import { largeChunkReader } from "./byte-reader";
 import { UpstreamTimeoutError } from "./errors";
 
 /**
@@ -14,7 +15,7 @@ export function watchIdle(
   idleTimeoutMs: number,
   onIdle: () => void,
 ): ReadableStream<Uint8Array> {
-  const reader = source.getReader();
+  const reader = largeChunkReader(source);
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {

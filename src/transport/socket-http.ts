@@ -1,3 +1,4 @@
+import { type ChunkReader, largeChunkReader } from "./byte-reader";
 import { decodeBody, narrowAcceptEncoding, responseCoding } from "./content-coding";
 import type { SocketAttempt } from "./egress-policy";
 import {
@@ -111,7 +112,7 @@ export async function sendViaSocket(
 class Connection {
   readonly #socket: Socket;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: ChunkReader;
   readonly #parser: Http1ResponseParser;
   readonly #timeouts: EgressTimeouts;
   readonly #attempt: SocketAttempt;
@@ -128,7 +129,7 @@ class Connection {
   constructor(socket: Socket, method: string, timeouts: EgressTimeouts, attempt: SocketAttempt) {
     this.#socket = socket;
     this.#writer = socket.writable.getWriter();
-    this.#reader = socket.readable.getReader();
+    this.#reader = largeChunkReader(socket.readable);
     this.#parser = new Http1ResponseParser({ method });
     this.#timeouts = timeouts;
     this.#attempt = attempt;
@@ -193,7 +194,7 @@ class Connection {
   }
 
   async #writeStream(body: ReadableStream<Uint8Array>, framing: BodyFraming): Promise<void> {
-    const reader = body.getReader();
+    const reader = largeChunkReader(body);
     const declared = framing.kind === "length" ? framing.length : null;
     let sent = 0;
     try {
