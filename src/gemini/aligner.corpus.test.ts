@@ -93,6 +93,25 @@ describe("ContinuationAligner on a realistic document", () => {
     );
   });
 
+  it("property: a repeated tail cut before its end is never emitted (the engine drops it when cut)", () => {
+    fc.assert(
+      fc.property(cut, size, fc.integer({ min: 10, max: 200 }), fc.nat(), (at, n, overlap, cutSeed) => {
+        fc.pre(at >= overlap);
+        const tail = CPS.slice(at - overlap, at);
+        fc.pre(new Set(tail.join("").replace(/\s/gu, "")).size >= 3);
+        fc.pre(Array.from(tail.join("").replace(/\s+/gu, " ")).length >= MIN_OVERLAP_WEIGHT);
+        const partial = tail.slice(0, 1 + (cutSeed % (overlap - 1))).join("");
+        const a = new ContinuationAligner(CPS.slice(0, at).join(""));
+        // Each step is undecided, or decided with nothing to show (a repeat complete but for trailing whitespace).
+        for (const piece of chunk(partial, n)) {
+          const st = a.push(piece);
+          expect(st.kind === "pending" || (st.kind === "emit" && st.text === "")).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("property: an identical replay from the start is dropped", () => {
     fc.assert(
       fc.property(cut, size, (at, n) => {

@@ -158,6 +158,24 @@ describe("Gemini anti-truncation (SSE)", () => {
     expect(events.at(-1)?.usageMetadata?.promptTokenCount).toBeGreaterThan(0);
   });
 
+  it("drops a continuation's repeat of the tail when that continuation is cut inside the repeat", async () => {
+    // Soak stream 3 (seed 1): the half-repeated tail used to reach the client as new text and was then fed back.
+    const { events, reqs } = await run({
+      answer: ANSWER,
+      chunkChars: 7,
+      attempts: [
+        { kind: "cut", afterChars: 119 },
+        { kind: "cut", afterChars: 14, repeatTail: 28 }, // half of the repeat, then cut
+        { kind: "cut", afterChars: 40, repeatTail: 28 }, // the whole repeat and 12 new characters
+        { kind: "complete", repeatTail: 20 },
+      ],
+    });
+    expect(answerText(events)).toBe(ANSWER);
+    expect(finishReasons(events)).toEqual(["STOP"]);
+    expect(reqs.map((r) => r.continuedFrom)).toEqual([0, 119, 119, 131]);
+    expect(reqs[2]?.partialText).toBe(ANSWER.slice(0, 119));
+  });
+
   it("passes a safety block after partial output through, without retrying", async () => {
     const { events, reqs } = await run({ answer: ANSWER, attempts: [{ kind: "safety", afterChars: 48 }] });
     expect(reqs).toHaveLength(1);
