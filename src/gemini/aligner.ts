@@ -34,10 +34,10 @@
  * Buffering is bounded by `MAX_ALIGN_BUFFER_CHARS`: past it the aligner decides with what it has.
  * `removedChars` counts the code points dropped.
  *
- * `finish()` is for a continuation that ended with a finishReason: whatever is still buffered is then the end of
- * the answer and is decided on as it stands. A continuation that was cut is not finished but abandoned (see
- * `AttemptCollector.finish`): its undecided text is typically the first part of a repeated tail, which cannot be
- * told from new text until the repeat is complete, so it must not reach the client.
+ * `finish()` is for a continuation that ended with STOP: whatever is still buffered is then the end of the
+ * answer and is decided on as it stands. A continuation that ended otherwise (cut, MAX_TOKENS, blocked) is not
+ * finished but abandoned (see `AttemptCollector.finish`): its undecided text is typically the first part of a
+ * repeated tail, which cannot be told from new text until the repeat is complete, so it must not reach the client.
  */
 import {
   commonPrefix,
@@ -155,7 +155,7 @@ export class ContinuationAligner {
     }
   }
 
-  /** The continuation ended with a finishReason: decide with what was buffered (not for a cut one). */
+  /** The continuation ended with STOP: decide with what was buffered (not for a cut one). */
   finish(): AlignStep {
     switch (this.#state) {
       case "through":

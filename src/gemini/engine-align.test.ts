@@ -100,6 +100,18 @@ describe("ContinuationEngine with the real aligner", () => {
     expect(r.fedBack.slice(1)).toEqual([sent, sent, slice(0, 139)]);
   });
 
+  it("a continuation that hits MAX_TOKENS inside the repeat adds nothing", async () => {
+    const sent = slice(0, 119);
+    const r = await run([
+      { sse: chunksOf(sent, 7) },
+      {
+        sse: [...chunksOf(slice(119 - 28, 119 - 10), 6), chunk([{ t: "" }], { finishReason: "MAX_TOKENS" })],
+      },
+    ]);
+    expect(r.text).toBe(sent);
+    expect(r.summary).toMatchObject({ result: "max_tokens", finishReason: "MAX_TOKENS" });
+  });
+
   it("keeps undecided text when the continuation ends with STOP (it is the answer's real end)", async () => {
     // The sent answer ends mid-word; the continuation's whole text is a short fragment the aligner cannot
     // decide on before the stream ends.

@@ -6,7 +6,8 @@ import type { Candidate, GenerateContentResponse, Part, UsageMetadata } from "./
  * Sorts one attempt's chunks into what the client sees now, what waits for the attempt's end, and what the outcome
  * classifier needs:
  * - thought parts: shown unless the answer has already started (`showThoughts` false for continuations);
- * - answer text: through the aligner on continuations (preamble/overlap/replay dropped, rewrite detected);
+ * - answer text: through the aligner on continuations (preamble/overlap/replay dropped, rewrite detected; text
+ *   still undecided when the attempt ends is released only on STOP, see `finish`);
  * - function calls: held until the attempt finishes (a call from a cut attempt is never emitted);
  * - the chunk carrying a terminal finishReason: its parts are held for the one final chunk.
  */
@@ -39,7 +40,7 @@ export class AttemptCollector {
     this.#showThoughts = showThoughts;
   }
 
-  /** Code points the aligner dropped, plus undecided text discarded when the attempt was cut (see `finish`). */
+  /** Code points the aligner dropped, plus undecided text discarded at a non-STOP end (see `finish`). */
   get removedChars(): number {
     return (this.#aligner?.removedChars ?? 0) + this.#discarded;
   }
@@ -90,31 +91,24 @@ export class AttemptCollector {
   }
 
   /**
-   * The stream ended: flushes the aligner. Returns text to emit now (none when it joins the final chunk).
+   * The stream ended: settles the aligner's undecided text. It joins the final chunk only when the continuation
+   * ended with STOP: that text is then the real end of the answer.
    *
-   * Only an attempt that ended with a terminal finishReason flushes it. When a continuation is cut while the
-   * aligner is still undecided, the buffered text is ambiguous: typically the first part of a repeat of the sent
-   * answer's tail, which cannot be told from new text until it is complete. Emitting it would show the client
-   * that repeat as new text (and feed it back to the next continuation as if it were the answer). Dropping it is
-   * always safe: the next continuation starts from exactly what the client has and produces that text again.
+   * Any other end (a cut, MAX_TOKENS, a block) drops it. Undecided text is ambiguous: typically the first part of
+   * a repeat of the sent answer's tail, which cannot be told from new text until the repeat is complete. Emitting
+   * it would show the client that repeat as new text, and feed it back to the next continuation as if it were
+   * the answer. Dropping it is safe: the next continuation starts from exactly what the client has and produces
+   * that text again (and a MAX_TOKENS or blocked answer is incomplete anyway).
    */
-  finish(): Part[] {
-    if (this.#aligner === null || this.rewrite) return [];
-    if (this.terminal === null) {
+  finish(): void {
+    if (this.#aligner === null || this.rewrite) return;
+    if (this.terminal === null || this.obs.finishReason !== "STOP") {
       this.#discarded = Math.max(0, this.#pushedChars - this.#emittedChars - this.#aligner.removedChars);
-      return [];
+      return;
     }
     const s = this.#aligner.finish();
-    if (s.kind === "rewrite") {
-      this.rewrite = true;
-      return [];
-    }
-    if (s.kind !== "emit" || s.text.length === 0) return [];
-    if (this.terminal !== null) {
-      this.finalParts.push({ text: s.text });
-      return [];
-    }
-    return [{ text: s.text }];
+    if (s.kind === "rewrite") this.rewrite = true;
+    else if (s.kind === "emit" && s.text.length > 0) this.finalParts.push({ text: s.text });
   }
 }
 

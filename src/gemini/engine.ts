@@ -189,11 +189,7 @@ export class ContinuationEngine {
         yield this.#emit(chunkFrom(cand, parts));
       }
     }
-    const tail = col.finish();
-    if (tail.length > 0) {
-      added += textLength(tail);
-      yield this.#emit(chunkFrom(undefined, tail));
-    }
+    col.finish();
     obs.end = end;
     if (col.usage) this.#usage.push(col.usage);
     const removed = col.removedChars;
