@@ -15,6 +15,10 @@ export type AlignStep = { kind: "pending" } | { kind: "emit"; text: string } | {
 
 export interface Aligner {
   push(text: string): AlignStep;
+  /**
+   * Releases what is still held. Only for a continuation that ended with STOP: after a cut, held text
+   * may be a half-repeated tail, and the next continuation regenerates it anyway.
+   */
   finish(): AlignStep;
   readonly removedChars: number;
 }
