@@ -169,8 +169,13 @@ export class GeminiSession extends DurableObject<Env> {
           const step = await inner.read();
           if (step.done) controller.close();
           else controller.enqueue(step.value);
-        } catch {
-          detach(); // The client went away while we waited (the controller is closed).
+        } catch (err) {
+          detach();
+          // Either the client went away while we waited (the controller is closed and this throws too) or the
+          // client body failed: then the Worker must see a broken body, not a pull that never enqueues again.
+          try {
+            controller.error(err);
+          } catch {}
         }
       },
       cancel: (reason) => {
