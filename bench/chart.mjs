@@ -145,7 +145,7 @@ ${text(20, 44, `${m.cpu_model}, ${m.cores} cores, ${m.memory_gb} GB · Node ${m.
 ${latency}
 ${ratios}
 ${text(20, H - 28, notes.join("  ·  "), 'font-size="11" fill="#333"')}
-${text(20, H - 12, "Method: sides interleaved round by round, medians of round statistics; reproduce with npm run bench (bench/README-section.md).", 'font-size="10" fill="#777"')}
+${text(20, H - 12, "Method: sides interleaved round by round, medians of round statistics; reproduce with npm run bench (README, Performance).", 'font-size="10" fill="#777"')}
 </svg>
 `;
 }
