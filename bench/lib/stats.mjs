@@ -1,4 +1,7 @@
 /** Small statistics and a seeded random source shared by the bench and the soak. */
+import { seededRandom } from "../../test/support/seeded-random.ts";
+
+export { seededRandom };
 
 /** Nearest-rank percentile of an unsorted numeric array (p in 0..100); NaN when empty. */
 export function percentile(values, p) {
@@ -9,18 +12,6 @@ export function percentile(values, p) {
 }
 
 export const median = (values) => percentile(values, 50);
-
-/** mulberry32: a tiny deterministic PRNG, so a soak run is reproducible from its seed. */
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Integer in [min, max] from a random source. */
 export const randomInt = (random, min, max) => min + Math.floor(random() * (max - min + 1));

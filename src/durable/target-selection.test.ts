@@ -1,19 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../test/support/seeded-random";
 import type { TargetConfig } from "../transport/endpoint";
 import { applyOutcomes, DEFAULT_HEALTH_POLICY, type Outcome, type TargetRecord } from "./health-policy";
 import { latencyFactor, selectTarget, successFactor, weightedPick } from "./target-selection";
-
-/** mulberry32: a small seeded PRNG so the statistical tests are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const policy = { ...DEFAULT_HEALTH_POLICY };
 const A: TargetConfig = { url: "http://a.test", weight: 1 };
@@ -28,7 +17,7 @@ function counts(
   seed: number,
   now = 0,
 ): Record<string, number> {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const out: Record<string, number> = {};
   for (let i = 0; i < n; i += 1) {
     const s = selectTarget(TARGETS, records, { now, policy, random })!;
@@ -163,18 +152,18 @@ describe("selectTarget", () => {
       );
     }
     records[C.url] = { ...records[A.url]!, url: C.url, rateLimitedUntil: null, ejectedUntil: 60_000 };
-    const s = selectTarget(TARGETS, records, { now: 1, policy, random: seeded(5) });
+    const s = selectTarget(TARGETS, records, { now: 1, policy, random: seededRandom(5) });
     expect(s).toEqual({ target: C, mode: "panic" });
     const s2 = selectTarget(TARGETS, records, {
       now: 1,
       policy,
-      random: seeded(5),
+      random: seededRandom(5),
       exclude: new Set([C.url]),
     });
     expect(s2?.mode).toBe("panic");
     expect([A.url, B.url]).toContain(s2?.target.url);
     expect(
-      selectTarget(TARGETS, records, { now: 1, policy, random: seeded(5), exclude: new Set(URLS) }),
+      selectTarget(TARGETS, records, { now: 1, policy, random: seededRandom(5), exclude: new Set(URLS) }),
     ).toBeNull();
   });
 });

@@ -2,6 +2,7 @@
  * Shared pieces of the `health-*` integration tests: the scriptable targets mock, a fake clock, a
  * seeded random source and a dispatch context whose `waitUntil` tasks can be awaited.
  */
+
 import { env } from "cloudflare:test";
 import { inject } from "vitest";
 import {
@@ -12,6 +13,7 @@ import {
 import { type DispatchContext, type DispatchRequest, dispatch } from "../../src/durable/upstream-pool";
 import type { EndpointConfig, TransportKind } from "../../src/transport/endpoint";
 import type { TargetObservation, TargetScript } from "../mocks/targets.mock";
+import { seededRandom } from "../support/seeded-random";
 
 export const healthEnv = env as unknown as HealthEnv;
 export const T0 = Date.parse("2026-11-26T08:00:00.000Z");
@@ -77,18 +79,6 @@ export class FakeClock {
   }
 }
 
-/** mulberry32 */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Harnesses whose background reports may still run (see `settleHarnesses`). */
 const unsettled = new Set<Harness>();
 
@@ -107,7 +97,7 @@ export class Harness {
   readonly #pending: Promise<unknown>[] = [];
   constructor(options: { clock?: FakeClock; random?: () => number } = {}) {
     this.clock = options.clock ?? new FakeClock();
-    this.random = options.random ?? seeded(1);
+    this.random = options.random ?? seededRandom(1);
     unsettled.add(this);
   }
 

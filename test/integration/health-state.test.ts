@@ -2,6 +2,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildHealthReport } from "../../src/durable/health-report";
 import { recordSessionEvent } from "../../src/durable/session-counters";
+import { seededRandom } from "../support/seeded-random";
 import {
   clearLocalHealthViews,
   endpointOf,
@@ -10,7 +11,6 @@ import {
   observed,
   scenarioId,
   script,
-  seeded,
   settleHarnesses,
   T0,
   targetUrl,
@@ -93,7 +93,7 @@ describe("health state: rate limits, success rate, /health, persistence", () => 
       queue: [{ status: 503 }, { status: 200 }, { status: 502 }, { status: 404 }, { status: 503 }],
     });
     await script(name, "t3", { queue: [{ status: 429, headers: { "retry-after": "0" } }] });
-    const h = new Harness({ random: seeded(2026) });
+    const h = new Harness({ random: seededRandom(2026) });
     for (let i = 0; i < 40; i += 1) {
       const r = await h.send(endpoint);
       expect([200, 404]).toContain(r.response.status);
@@ -127,7 +127,7 @@ describe("health state: rate limits, success rate, /health, persistence", () => 
       { name: "t1", weight: 1 },
       { name: "t2", weight: 3 },
     ]);
-    const h = new Harness({ random: seeded(99) });
+    const h = new Harness({ random: seededRandom(99) });
     const n = 200;
     for (let i = 0; i < n; i += 1) {
       const r = await h.send(endpoint);
