@@ -31,6 +31,7 @@ import {
   UpstreamResetError,
   UpstreamTimeoutError,
 } from "../transport/errors";
+import { withResponseHeaders } from "../transport/response-headers";
 import type { EgressTimeouts } from "../transport/timeouts";
 import { type HealthPolicy, type OutcomeKind, resolveHealthPolicy, retryAfterMs } from "./health-policy";
 import { type HealthEnv, type HealthViews, isolateHealthViews } from "./health-snapshot";
@@ -118,9 +119,7 @@ interface FailedAttempt {
 }
 
 function withAttempts(response: Response, attempts: number): Response {
-  const headers = new Headers(response.headers);
-  headers.set(ATTEMPTS_HEADER, String(attempts));
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  return withResponseHeaders(response, (headers) => headers.set(ATTEMPTS_HEADER, String(attempts)));
 }
 
 function contentLengthOf(headers: Headers): number | null {

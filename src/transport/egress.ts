@@ -3,6 +3,7 @@ import type { TransportKind } from "./endpoint";
 import { UpstreamConnectError, type UpstreamError } from "./errors";
 import { type EgressRequest, fetchEgress, UpstreamFetchError } from "./fetch-egress";
 import { sanitizeRequestHeaders } from "./header-policy";
+import { withResponseHeaders } from "./response-headers";
 import { sendViaSocket } from "./socket-http";
 import { type EgressTimeouts, resolveTimeouts } from "./timeouts";
 
@@ -109,14 +110,9 @@ export const egress: (req: EgressRequest, opts: EgressOptions) => Promise<Egress
 });
 
 function tag(response: Response, transport: TransportKind, fallbackReason: string | null): EgressResult {
-  let out = response;
-  try {
-    out.headers.set(TRANSPORT_HEADER, transport);
-  } catch {
-    // Immutable headers (a Response straight from fetch()): copy once.
-    out = new Response(response.body, response);
-    out.headers.set(TRANSPORT_HEADER, transport);
-  }
-  if (fallbackReason) out.headers.set(FALLBACK_HEADER, fallbackReason);
+  const out = withResponseHeaders(response, (headers) => {
+    headers.set(TRANSPORT_HEADER, transport);
+    if (fallbackReason) headers.set(FALLBACK_HEADER, fallbackReason);
+  });
   return { response: out, transport, fallbackReason };
 }

@@ -1,3 +1,5 @@
+import { withResponseHeaders } from "../transport/response-headers";
+
 /** CORS: browsers call the gateway directly, so it answers preflights itself and marks every response. */
 
 /** The gateway's own response headers, exposed to browser code. */
@@ -26,15 +28,11 @@ export function preflightResponse(request: Request): Response {
   });
 }
 
-/** Returns a response with mutable headers carrying CORS and the request id. */
+/** Marks a response with CORS and the request id. */
 export function decorate(response: Response, requestId: string): Response {
-  const headers = new Headers(response.headers);
-  headers.set("access-control-allow-origin", "*");
-  headers.set("access-control-expose-headers", EXPOSED_HEADERS.join(", "));
-  headers.set("x-proxy-request-id", requestId);
-  if (response.status === 101) {
-    // A WebSocket accept must keep its socket; it cannot be re-wrapped as an ordinary body.
-    return new Response(null, { status: 101, headers, webSocket: response.webSocket });
-  }
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  return withResponseHeaders(response, (headers) => {
+    headers.set("access-control-allow-origin", "*");
+    headers.set("access-control-expose-headers", EXPOSED_HEADERS.join(", "));
+    headers.set("x-proxy-request-id", requestId);
+  });
 }
