@@ -1,6 +1,5 @@
-import { withResponseHeaders } from "../transport/response-headers";
-
 /** CORS: browsers call the gateway directly, so it answers preflights itself and marks every response. */
+import { withResponseHeaders } from "../transport/response-headers";
 
 /** The gateway's own response headers, exposed to browser code. */
 export const EXPOSED_HEADERS = [
