@@ -39,12 +39,13 @@ const routes: [method: "get" | "options" | "all", path: string, handler: Handler
   ["get", "/healthz", () => json({ status: "ok" })],
   ["get", "/health", (_req, g) => handleHealth(g, null)],
   ["get", "/sessions/:id", (req, g) => reattach(g, req.params.id ?? "")],
-  // `/openai/health` is a preset path, not the token form of /health.
+  // `/openai/health` is a preset path, not the token form of /health; without a configured token there
+  // is no token form, and an unknown first segment is the proxy's 404.
   [
     "get",
     "/:token/health",
     (req, g) =>
-      isProxyPrefix(g.config, req.params.token ?? "")
+      g.config.authToken === null || isProxyPrefix(g.config, req.params.token ?? "")
         ? handleProxy(g)
         : handleHealth(g, req.params.token ?? ""),
   ],

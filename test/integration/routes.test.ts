@@ -303,6 +303,13 @@ describe("/health", () => {
     expect(report.url).toBe("/health");
   });
 
+  it("has no token form without AUTH_TOKEN: an unknown first segment stays a 404", async () => {
+    expect((await gateway("/whatever/health", {}, { ENDPOINTS: "{}", AUTH_TOKEN: "" })).status).toBe(404);
+    expect((await gateway("/health?endpoint=openai", {}, { ENDPOINTS: "{}", AUTH_TOKEN: "" })).status).toBe(
+      200,
+    );
+  });
+
   it("refuses an unknown endpoint filter", async () => {
     const response = await gateway(
       "/health?endpoint=nope",
