@@ -322,6 +322,7 @@ export class HealthViews {
     try {
       const stub = env.TARGET_HEALTH.get(env.TARGET_HEALTH.idFromName(endpoint.name));
       const response = (await stub.sync({
+        endpoint: endpoint.name,
         targets,
         policy,
         outcomes,

@@ -208,3 +208,9 @@ export async function readSessionCounters(env: SessionCountersEnv): Promise<Sess
   const ns = env.TARGET_HEALTH;
   return countersFrom(await ns.get(ns.idFromName(SESSIONS_OBJECT_NAME)).sessionCounters());
 }
+
+/** The endpoints whose `TargetHealth` objects have seen traffic (registered once each), by name. */
+export async function readRegisteredEndpoints(env: SessionCountersEnv): Promise<string[]> {
+  const ns = env.TARGET_HEALTH;
+  return ns.get(ns.idFromName(SESSIONS_OBJECT_NAME)).registeredEndpoints();
+}

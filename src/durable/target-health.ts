@@ -8,6 +8,10 @@
  * keeps the object deterministic under a fake clock in tests; it defaults to `Date.now()`.
  * Records are written to SQLite on every change and read back in the constructor, so the state
  * survives eviction and restarts.
+ *
+ * The sessions object also keeps the registry of endpoints that have seen traffic: an endpoint's
+ * object registers itself there once, on its first reported outcome, so `/health` can list the
+ * endpoints in use without waking one object per configured preset.
  */
 import { DurableObject } from "cloudflare:workers";
 import {
@@ -17,7 +21,11 @@ import {
   type Outcome,
   type TargetRecord,
 } from "./health-policy";
-import type { CounterDeltas } from "./session-counters";
+import { type CounterDeltas, SESSIONS_OBJECT_NAME } from "./session-counters";
+
+interface RegistryEnv {
+  TARGET_HEALTH: DurableObjectNamespace<TargetHealth>;
+}
 
 export interface SyncRequest {
   /** The endpoint's configured target URLs (the ejection cap depends on their number). */
@@ -28,6 +36,8 @@ export interface SyncRequest {
   /** Claim the probe of this (probing) target for the caller. */
   claimProbe?: string;
   now?: number;
+  /** The endpoint's name: with outcomes, the object registers the endpoint as in use (once). */
+  endpoint?: string;
 }
 
 export interface SyncResponse {
@@ -36,14 +46,17 @@ export interface SyncResponse {
   probeClaimed: boolean;
 }
 
-export class TargetHealth extends DurableObject<unknown> {
+export class TargetHealth extends DurableObject<RegistryEnv> {
   #records: Record<string, TargetRecord> = {};
+  #registered: boolean;
 
-  constructor(ctx: DurableObjectState, env: unknown) {
+  constructor(ctx: DurableObjectState, env: RegistryEnv) {
     super(ctx, env);
     const sql = ctx.storage.sql;
     sql.exec("CREATE TABLE IF NOT EXISTS targets (url TEXT PRIMARY KEY, record TEXT NOT NULL)");
     sql.exec("CREATE TABLE IF NOT EXISTS session_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS endpoints (name TEXT PRIMARY KEY)");
+    this.#registered = ctx.storage.kv.get("registered") === true;
     for (const row of sql.exec<{ url: string; record: string }>("SELECT url, record FROM targets")) {
       try {
         this.#records[row.url] = JSON.parse(row.record) as TargetRecord;
@@ -55,6 +68,9 @@ export class TargetHealth extends DurableObject<unknown> {
 
   /** Records outcomes, optionally claims a probe, and returns the endpoint's current records. */
   async sync(request: SyncRequest): Promise<SyncResponse> {
+    if (request.endpoint !== undefined && request.outcomes.length > 0 && !this.#registered) {
+      await this.#register(request.endpoint);
+    }
     const changed = applyOutcomes(this.#records, request.outcomes, request.policy, request.targets);
     let probeClaimed = false;
     if (request.claimProbe !== undefined) {
@@ -72,6 +88,29 @@ export class TargetHealth extends DurableObject<unknown> {
       );
     }
     return { records: this.#records, probeClaimed };
+  }
+
+  async #register(endpoint: string): Promise<void> {
+    const ns = this.env.TARGET_HEALTH;
+    try {
+      await ns.get(ns.idFromName(SESSIONS_OBJECT_NAME)).registerEndpoint(endpoint);
+      this.#registered = true;
+      this.ctx.storage.kv.put("registered", true);
+    } catch {
+      // Only the /health listing depends on it: the next sync with outcomes tries again.
+    }
+  }
+
+  /** Sessions object: notes an endpoint that has seen traffic. */
+  async registerEndpoint(name: string): Promise<void> {
+    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO endpoints (name) VALUES (?)", name);
+  }
+
+  /** Sessions object: the endpoints that have seen traffic, by name. */
+  async registeredEndpoints(): Promise<string[]> {
+    return [...this.ctx.storage.sql.exec<{ name: string }>("SELECT name FROM endpoints ORDER BY name")].map(
+      (row) => row.name,
+    );
   }
 
   /** The endpoint's records, keyed by target URL (targets never reported are absent). */

@@ -1,4 +1,6 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { resolveHealthPolicy } from "../../src/durable/health-policy";
 import { callGateway, echoEndpoint, echoReport, gateway, headerNames, mockOrigin, mockPort } from "./gateway";
 
 const TOKEN = "test-token-0123456789";
@@ -296,6 +298,31 @@ describe("/health", () => {
       websocket: { active: expect.any(Number) },
     });
     expect((await gateway(`/${TOKEN}/health?endpoint=openai`, {}, withEcho)).status).toBe(200);
+  });
+
+  it("lists configured and used endpoints by default, every endpoint with ?all=1", async () => {
+    const headers = { "x-proxy-token": TOKEN };
+    const names = async (query: string) =>
+      Object.keys(
+        ((await (await gateway(`/health${query}`, { headers }, withEcho)).json()) as { endpoints: object })
+          .endpoints,
+      );
+    // `openai` is configured by ENDPOINTS; `cohere` is an idle built-in preset.
+    expect(await names("")).toContain("openai");
+    expect(await names("")).not.toContain("cohere");
+    expect(await names("?all=1")).toContain("cohere");
+    // An endpoint's object registers it as in use with its first reported outcome.
+    const ns = env.TARGET_HEALTH;
+    const policy = resolveHealthPolicy(undefined, "cohere");
+    await ns.get(ns.idFromName("cohere")).sync({
+      endpoint: "cohere",
+      targets: ["https://api.cohere.com"],
+      policy,
+      outcomes: [
+        { url: "https://api.cohere.com", at: Date.now(), kind: "success", status: 200, latencyMs: 5 },
+      ],
+    });
+    expect(await names("")).toContain("cohere");
   });
 
   it("keeps /{preset}/health a proxied path", async () => {
