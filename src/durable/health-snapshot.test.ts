@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CallHold } from "../../test/support/hold";
 import type { EndpointConfig } from "../transport/endpoint";
 import {
   applyOutcomes,
@@ -40,21 +41,15 @@ class FakeObject {
   records: Record<string, TargetRecord> = {};
   calls: SyncRequest[] = [];
   down = false;
-  #hold: Promise<void> | null = null;
-  /** The next sync call waits until the returned function is called. */
+  readonly #hold = new CallHold();
+  /** The next call waits until the returned function is called. */
   holdNext(): () => void {
-    let release = () => {};
-    this.#hold = new Promise<void>((r) => {
-      release = r;
-    });
-    return release;
+    return this.#hold.next();
   }
   async sync(request: SyncRequest): Promise<SyncResponse> {
     if (this.down) throw new Error("object unreachable");
     this.calls.push(structuredClone(request));
-    const hold = this.#hold;
-    this.#hold = null;
-    if (hold) await hold;
+    await this.#hold.pass();
     applyOutcomes(this.records, request.outcomes, request.policy, request.targets);
     let probeClaimed = false;
     const record = request.claimProbe ? this.records[request.claimProbe] : undefined;

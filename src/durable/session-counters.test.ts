@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CallHold } from "../../test/support/hold";
 import {
   type CounterDeltas,
   countersFrom,
@@ -56,20 +57,15 @@ describe("session counters", () => {
 class FakeCounters {
   batches: CounterDeltas[] = [];
   down = false;
-  #hold: Promise<void> | null = null;
+  readonly #hold = new CallHold();
+  /** The next call waits until the returned function is called. */
   holdNext(): () => void {
-    let release = () => {};
-    this.#hold = new Promise<void>((r) => {
-      release = r;
-    });
-    return release;
+    return this.#hold.next();
   }
   async addSessionCounters(deltas: CounterDeltas): Promise<void> {
     if (this.down) throw new Error("object unreachable");
     this.batches.push({ ...deltas });
-    const hold = this.#hold;
-    this.#hold = null;
-    if (hold) await hold;
+    await this.#hold.pass();
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { largeChunkReader } from "./byte-reader";
 import { UpstreamTimeoutError } from "./errors";
+import { raceTimeout } from "./timeouts";
 
 /**
  * Wraps `source` in a pull-based stream (so backpressure from the client still reaches the upstream)
@@ -19,22 +20,18 @@ export function watchIdle(
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const idle = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            onIdle();
-            reject(new UpstreamTimeoutError("idle", idleTimeoutMs, "after_response"));
-          }, idleTimeoutMs);
-        });
         try {
-          const { done, value } = await Promise.race([reader.read(), idle]);
+          const { done, value } = await raceTimeout(
+            reader.read(),
+            idleTimeoutMs,
+            () => new UpstreamTimeoutError("idle", idleTimeoutMs, "after_response"),
+            onIdle,
+          );
           if (done) controller.close();
           else controller.enqueue(value);
         } catch (error) {
           controller.error(error);
           reader.cancel(error).catch(() => {});
-        } finally {
-          clearTimeout(timer);
         }
       },
       cancel(reason) {

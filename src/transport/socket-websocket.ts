@@ -4,6 +4,7 @@
  * stays text, binary stays binary, any size up to the configured limit, and frames that arrive in the
  * same read as the 101 response are kept (the platform's `fetch` WebSocket gives no such control).
  */
+import { concatBytes } from "./bytes";
 import { UpstreamResetError, UpstreamTimeoutError } from "./errors";
 import { closeQuietly, openSocket } from "./socket-connect";
 import {
@@ -30,7 +31,7 @@ type Writer = WritableStreamDefaultWriter<Uint8Array>;
 
 /** Reads until the response head is complete, or fails with a typed error after `timeoutMs`. */
 async function readHandshakeHead(reader: Reader, timeoutMs: number): Promise<UpgradeResponseHead> {
-  let buffered = new Uint8Array(0);
+  let buffered: Uint8Array = new Uint8Array(0);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -46,10 +47,7 @@ async function readHandshakeHead(reader: Reader, timeoutMs: number): Promise<Upg
           "upstream closed the connection during the WebSocket handshake",
           "after_write",
         );
-      const next = new Uint8Array(buffered.length + value.length);
-      next.set(buffered);
-      next.set(value, buffered.length);
-      buffered = next;
+      buffered = concatBytes([buffered, value]);
       const head = parseUpgradeResponse(buffered);
       if (head) return head;
     }
