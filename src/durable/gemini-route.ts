@@ -126,7 +126,6 @@ export async function handleGeminiRequest(
   return unframeResponse(framed.body);
 }
 
-export { parseGeminiEngineConfig } from "../gemini/engine-config";
 
 /** `GET /sessions/{id}?from={n}`: the events of session `id` from event `from` on (then the rest as they come). */
 export async function reattachGeminiSession(env: Env, id: string, from: number): Promise<Response> {

@@ -39,7 +39,3 @@ export interface RequestLog {
 export function logRequest(entry: RequestLog): void {
   console.log(JSON.stringify({ level: entry.status >= 500 ? "error" : "info", ...entry }));
 }
-
-export function logDebug(enabled: boolean, event: string, fields: Record<string, unknown>): void {
-  if (enabled) console.log(JSON.stringify({ level: "debug", event, ...fields }));
-}
