@@ -8,6 +8,7 @@
  * Every threshold below is a named default that `EndpointConfig.health` may override per endpoint,
  * using the `HealthPolicy` field names, e.g. `"health": { "consecutiveFailures": 3 }`.
  */
+import type { EndpointConfig } from "../transport/endpoint";
 import { ConfigError } from "../transport/errors";
 import { emptyStats, recordSample, resetWindow, type TargetStats, windowCounts } from "./health-stats";
 
@@ -105,6 +106,21 @@ export function resolveHealthPolicy(overrides?: Record<string, number>, endpoint
       throw bad("must be an integer ≥ 1");
     if (!SHARE_FIELDS.has(field) && value < 0) throw bad("must not be negative");
     policy[field] = value;
+  }
+  return policy;
+}
+
+const policies = new WeakMap<EndpointConfig, HealthPolicy>();
+
+/**
+ * The endpoint's resolved policy, computed once per endpoint object: the parsed configuration is
+ * cached across requests, so the hot path does not re-validate the overrides each time.
+ */
+export function policyFor(endpoint: EndpointConfig): HealthPolicy {
+  let policy = policies.get(endpoint);
+  if (!policy) {
+    policy = resolveHealthPolicy(endpoint.health, endpoint.name);
+    policies.set(endpoint, policy);
   }
   return policy;
 }

@@ -4,13 +4,7 @@
  * the session counters.
  */
 import type { EndpointConfig, TargetConfig } from "../transport/endpoint";
-import {
-  type HealthPolicy,
-  resolveHealthPolicy,
-  stateOf,
-  type TargetRecord,
-  type TargetState,
-} from "./health-policy";
+import { type HealthPolicy, policyFor, stateOf, type TargetRecord, type TargetState } from "./health-policy";
 import { type HealthEnv, syncEndpoint } from "./health-snapshot";
 import { latencySummary, successRate } from "./health-stats";
 import { readSessionCounters, type SessionCounters } from "./session-counters";
@@ -110,7 +104,7 @@ export async function buildHealthReport(
     endpoints.map(async (endpoint): Promise<[string, EndpointHealthJson]> => {
       let policy: HealthPolicy;
       try {
-        policy = resolveHealthPolicy(endpoint.health, endpoint.name);
+        policy = policyFor(endpoint);
         const records = await syncEndpoint(endpoint, policy, env, now);
         return [endpoint.name, endpointHealthJson(endpoint, records, now())];
       } catch (error) {

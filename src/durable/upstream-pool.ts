@@ -33,7 +33,7 @@ import {
 } from "../transport/errors";
 import { withResponseHeaders } from "../transport/response-headers";
 import type { EgressTimeouts } from "../transport/timeouts";
-import { type HealthPolicy, type OutcomeKind, resolveHealthPolicy, retryAfterMs } from "./health-policy";
+import { type HealthPolicy, type OutcomeKind, policyFor, retryAfterMs } from "./health-policy";
 import { type HealthEnv, type HealthViews, isolateHealthViews } from "./health-snapshot";
 import { prepareReplayableBody } from "./replay-body";
 import { type Selection, selectTarget, weightedPick } from "./target-selection";
@@ -174,7 +174,7 @@ export async function dispatch(
   const now = ctx.now ?? Date.now;
   const random = ctx.random ?? Math.random;
   const send: EgressFn = ctx.egress ?? egress;
-  const policy = resolveHealthPolicy(endpoint.health, endpoint.name);
+  const policy = policyFor(endpoint);
   const views = ctx.views ?? isolateHealthViews;
   const viewCtx: ViewContext = {
     env: ctx.env,
