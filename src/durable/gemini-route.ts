@@ -126,7 +126,6 @@ export async function handleGeminiRequest(
   return unframeResponse(framed.body);
 }
 
-
 /** `GET /sessions/{id}?from={n}`: the events of session `id` from event `from` on (then the rest as they come). */
 export async function reattachGeminiSession(env: Env, id: string, from: number): Promise<Response> {
   if (!/^[0-9a-f]{64}$/.test(id)) return sessionError(404, "no such Gemini session");
