@@ -41,6 +41,9 @@ describe("checkGenericTarget: public targets", () => {
     ["https", "192.169.0.1", "https://192.169.0.1/"],
     ["https", "localhost.example.com", "https://localhost.example.com/"],
     ["https", "mylocalhost", "https://mylocalhost/"],
+    ["https", "metadata.example.com", "https://metadata.example.com/"],
+    ["https", "[2001:4860:4860::8888]", "https://[2001:4860:4860::8888]/"],
+    ["https", "[2001:1::1]", "https://[2001:1::1]/"],
   ])("%s://%s is allowed", (scheme, hostPort, href) => {
     expect(checkGenericTarget(scheme, hostPort, false).url.href).toBe(href);
   });
@@ -172,6 +175,11 @@ describe("checkGenericTarget: private targets are refused", () => {
     ["6to4 private", "[2002:c0a8:101::1]", /6to4.*private/],
     ["documentation v6", "[2001:db8::1]", /documentation/],
     ["v6 with port", "[::1]:8080", /loopback/],
+    ["ipv4-translated dotted", "[::ffff:0:127.0.0.1]", /IPv4-translated/],
+    ["ipv4-translated public", "[::ffff:0:8.8.8.8]", /IPv4-translated/],
+    ["ipv4-translated hex", "[::ffff:0:a9fe:a9fe]", /IPv4-translated/],
+    ["teredo", "[2001::1]", /Teredo/],
+    ["teredo full", "[2001:0:4136:e378:8000:63bf:3fff:fdd2]", /Teredo/],
     // names
     ["localhost", "localhost", /local-only/],
     ["localhost upper", "LOCALHOST", /local-only/],
@@ -183,6 +191,13 @@ describe("checkGenericTarget: private targets are refused", () => {
     ["percent localhost", "%6c%6fcalhost", /local-only/],
     ["localdomain", "localhost.localdomain", /local-only/],
     ["gcp metadata", "metadata.google.internal", /local-only/],
+    ["metadata single label", "metadata", /metadata/],
+    ["metadata upper", "METADATA", /metadata/],
+    ["metadata trailing dot", "metadata.", /metadata/],
+    ["metadata two dots", "Metadata..", /metadata/],
+    ["instance-data", "instance-data", /metadata/],
+    ["instance-data upper dot", "INSTANCE-DATA.", /metadata/],
+    ["percent metadata", "%6detadata", /metadata/],
     ["internal", "db.internal", /\*\.internal/],
     ["mdns", "printer.local", /\*\.local/],
     ["home.arpa", "router.home.arpa", /\*\.home\.arpa/],

@@ -130,7 +130,14 @@ const LOCAL_NAMES: ReadonlySet<string> = new Set([
 /** Special-use suffixes that never name a public host (RFC 6761, RFC 6762, RFC 8375, ICANN `.internal`). */
 const LOCAL_SUFFIXES = [".localhost", ".local", ".internal", ".home.arpa"];
 
+/**
+ * Single-label names that cloud providers resolve to their instance metadata service from inside a
+ * VM (GCP `metadata`, AWS `instance-data`): a credential store, never an API an operator proxies to.
+ */
+const METADATA_NAMES: ReadonlySet<string> = new Set(["metadata", "instance-data"]);
+
 function classifyName(name: string): string | null {
+  if (METADATA_NAMES.has(name)) return "cloud metadata service name";
   if (LOCAL_NAMES.has(name)) return "local-only host name";
   for (const suffix of LOCAL_SUFFIXES) {
     if (name.endsWith(suffix)) return `local-only host name (*${suffix})`;
@@ -247,6 +254,16 @@ export function classifyIpv6(g: readonly number[]): string | null {
   if (first80Zero && g5 === 0xffff) {
     const inner = classifyIpv4(embeddedIpv4(g6, g7));
     return inner === null ? null : `IPv4-mapped IPv6 address embedding a ${inner}`;
+  }
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0xffff && g5 === 0) {
+    // ::ffff:0:a.b.c.d (RFC 2765 SIIT): a translator on the path would dial the IPv4 address, and the
+    // block is not globally routed, so it is refused whatever it embeds.
+    return `IPv4-translated IPv6 address (::ffff:0:${formatIpv4(embeddedIpv4(g6, g7))})`;
+  }
+  if (g0 === 0x2001 && g1 === 0) {
+    // Teredo (RFC 4380) tunnels to an IPv4 server and client encoded (obfuscated) in the address: the
+    // guard cannot tell where it ends up, so the whole 2001::/32 is refused.
+    return "Teredo tunnel address (2001::/32)";
   }
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) {
     const inner = classifyIpv4(embeddedIpv4(g6, g7));
