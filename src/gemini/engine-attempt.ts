@@ -1,6 +1,6 @@
+import { SseParser } from "../stream/sse-parser";
 import type { EngineClock } from "./engine-types";
 import type { StreamEnd } from "./outcome";
-import { SseParser } from "./sse-parser";
 import type { GenerateContentResponse, GoogleErrorBody } from "./types";
 
 export type AttemptItem =

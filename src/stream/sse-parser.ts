@@ -1,5 +1,6 @@
 /**
- * Incremental parser for the upstream Gemini stream (`:streamGenerateContent?alt=sse`), fed raw bytes.
+ * Incremental SSE parser for upstream streams (Gemini `:streamGenerateContent?alt=sse`, and the OpenAI
+ * and Anthropic streams the integrity guard watches), fed raw bytes.
  *
  * It is deliberately more tolerant than the SSE spec, because the upstream (and the proxies between it and us) are
  * not always well-behaved:

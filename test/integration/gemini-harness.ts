@@ -10,8 +10,8 @@ import {
   handleGeminiRequest,
   reattachGeminiSession,
 } from "../../src/durable/gemini-route";
-import { SseParser } from "../../src/gemini/sse-parser";
 import type { GenerateContentResponse } from "../../src/gemini/types";
+import { SseParser } from "../../src/stream/sse-parser";
 import type { EndpointConfig } from "../../src/transport/endpoint";
 import type { ScenarioSpec } from "../mocks/gemini-scenario";
 

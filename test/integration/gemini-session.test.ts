@@ -1,8 +1,8 @@
 /** The GeminiSession object's lifecycle: re-attach, client disconnect and the grace period, counters. */
 import { describe, expect, it } from "vitest";
 import { readGeminiSessionCounters } from "../../src/durable/gemini-route";
-import { SseParser } from "../../src/gemini/sse-parser";
 import type { GenerateContentResponse } from "../../src/gemini/types";
+import { SseParser } from "../../src/stream/sse-parser";
 import {
   ANSWER,
   answerText,
