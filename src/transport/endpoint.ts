@@ -22,6 +22,25 @@ export interface EndpointConfig {
   gemini: boolean;
   /** Per-endpoint overrides of the health/outlier policy (issue 4); opaque to the config parser. */
   health?: Record<string, number>;
+  /** A provider key pool (issue 14): the gateway chooses the key, the client must bring the token. */
+  keys?: KeyPoolSpec;
+  /** How the provider takes a key (built-in presets know theirs; default `Authorization: Bearer`). */
+  keyPlacement?: KeyPlacement;
+}
+
+/**
+ * Where a provider key goes in the upstream request: `Authorization: Bearer <key>`, a header holding
+ * the bare key (`x-api-key`, `x-goog-api-key`), or a query parameter (`?key=`).
+ */
+export type KeyPlacement =
+  | { kind: "bearer" }
+  | { kind: "header"; name: string }
+  | { kind: "query"; name: string };
+
+export interface KeyPoolSpec {
+  /** Name of the secret holding the keys, one per line (`src/keys/pool-config.ts`). */
+  secret: string;
+  placement: KeyPlacement;
 }
 
 /**
