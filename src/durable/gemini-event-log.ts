@@ -11,6 +11,13 @@ export interface SessionEnd {
 }
 
 export class GeminiEventLog {
+  /** Whether this object ever stored a session (checked without creating the tables). */
+  static exists(sql: SqlStorage): boolean {
+    return (
+      sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0
+    );
+  }
+
   readonly #sql: SqlStorage;
   readonly #events: GenerateContentResponse[] = [];
   #end: SessionEnd | null = null;

@@ -23,7 +23,11 @@ import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "./sess
 export const SESSION_ID_HEADER = "x-proxy-session-id";
 /** Longest wait for the `/health` counters and health reports before a session ends without them. */
 const REPORT_SETTLE_TIMEOUT_MS = 2_000;
-/** How long a finished session's events stay available for re-attach before the object deletes them. */
+/**
+ * How long a session's events stay available for re-attach before the object deletes them. The deletion alarm is
+ * set before the session stores anything and pushed out while the generation runs, so a session that stops without
+ * finishing (eviction, deploy, crash) is still deleted at most this long after it last ran.
+ */
 export const SESSION_RETENTION_MS = 10 * 60_000;
 
 /** What the Worker sends to start a session (JSON over the object's `fetch`). */
@@ -80,6 +84,23 @@ export class GeminiSession extends DurableObject<Env> {
    */
   readonly #views = new HealthViews({ parent: isolateHealthViews });
 
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // A restart (eviction, deploy, crash) may find a session stored before its deletion alarm existed: re-check.
+    ctx.blockConcurrencyWhile(() => this.#ensureExpiry());
+  }
+
+  /** Any stored session has a deletion alarm; an interrupted one is finished first (see `GeminiEventLog`). */
+  async #ensureExpiry(): Promise<void> {
+    if (!GeminiEventLog.exists(this.ctx.storage.sql)) return;
+    this.#eventLog();
+    if ((await this.ctx.storage.getAlarm()) === null) await this.#armRetention();
+  }
+
+  #armRetention(): Promise<void> {
+    return this.ctx.storage.setAlarm(Date.now() + SESSION_RETENTION_MS);
+  }
+
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/start" && request.method === "POST") {
@@ -97,6 +118,8 @@ export class GeminiSession extends DurableObject<Env> {
   async #start(start: SessionStart): Promise<Response> {
     const log = this.#eventLog();
     if (log.getMeta("format") !== null) return errorResponse(409, "session already started");
+    // The deadline exists before the first stored byte; the alarm pushes it out while the generation runs.
+    await this.#armRetention();
     log.setMeta("format", start.format);
     if (start.openai) log.setMeta("openai", JSON.stringify(start.openai));
     this.#graceMs = start.graceMs;
@@ -217,7 +240,7 @@ export class GeminiSession extends DurableObject<Env> {
     // Counted and reported before the log ends, so a client that saw the end also sees it in /health.
     await this.#settleReports(events);
     log.finish({ result: summary.result });
-    await this.ctx.storage.setAlarm(Date.now() + SESSION_RETENTION_MS);
+    await this.#armRetention();
     console.log(
       JSON.stringify({
         msg: "gemini_session",
@@ -237,6 +260,8 @@ export class GeminiSession extends DurableObject<Env> {
   }
 
   #attach(from: number): Response {
+    // Never create tables for an id that holds no session (unknown, or already deleted): they would never expire.
+    if (!GeminiEventLog.exists(this.ctx.storage.sql)) return errorResponse(404, "no such Gemini session");
     const log = this.#eventLog();
     if (log.getMeta("format") === null) return errorResponse(404, "no such Gemini session");
     if (log.end?.result === "http_error") return errorResponse(410, "this session ended with an HTTP error");
@@ -288,9 +313,12 @@ export class GeminiSession extends DurableObject<Env> {
     done.catch(() => {});
   }
 
-  /** Retention is over: the session's events (and the object) go away; its id then answers 404. */
+  /**
+   * Retention is over: the session's events (and the object) go away; its id then answers 404. A generation still
+   * running keeps its log for another retention period.
+   */
   override async alarm(): Promise<void> {
-    if (this.#running) return;
+    if (this.#running) return this.#armRetention();
     this.#log = null;
     await this.ctx.storage.deleteAll();
   }
