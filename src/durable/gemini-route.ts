@@ -6,7 +6,7 @@
 
 import { DEFAULT_GRACE_MS } from "../gemini/engine-config";
 import type { EngineBounds } from "../gemini/engine-types";
-import { openAIChatToGemini } from "../gemini/openai-compat";
+import { nativeAuthHeaders, openAIChatToGemini } from "../gemini/openai-compat";
 import { resolveRetryPrompts } from "../gemini/prompts";
 import {
   classifyGeminiRoute,
@@ -96,6 +96,7 @@ export async function handleGeminiRequest(
     start = {
       ...common,
       format: "openai",
+      headers: nativeAuthHeaders(common.headers),
       request: translated.request,
       upstream: nativeStreamTargetForOpenAI(rest, search, translated.model),
       openai: {

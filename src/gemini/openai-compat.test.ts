@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { openAIChatToGemini } from "./openai-compat";
+import { nativeAuthHeaders, openAIChatToGemini } from "./openai-compat";
 
 describe("openAIChatToGemini", () => {
   it("translates text messages, system prompt and sampling fields", () => {
@@ -41,5 +41,43 @@ describe("openAIChatToGemini", () => {
     expect(
       openAIChatToGemini({ model: "m", stream: true, messages: [{ role: "user", content: "x" }], ...patch }),
     ).toBeNull();
+  });
+});
+
+describe("nativeAuthHeaders", () => {
+  it("moves a Bearer API key to x-goog-api-key", () => {
+    expect(
+      nativeAuthHeaders([
+        ["content-type", "application/json"],
+        ["authorization", "Bearer AIzaSyExampleKey"],
+      ]),
+    ).toEqual([
+      ["content-type", "application/json"],
+      ["x-goog-api-key", "AIzaSyExampleKey"],
+    ]);
+    // Any Bearer value that is not an OAuth access token is treated as a key, whatever the scheme's case.
+    expect(nativeAuthHeaders([["Authorization", "bearer other-key-123"]])).toEqual([
+      ["x-goog-api-key", "other-key-123"],
+    ]);
+  });
+
+  it("keeps an OAuth access token as a Bearer", () => {
+    const headers: [string, string][] = [["authorization", "Bearer ya29.a0AfH6SMB-token"]];
+    expect(nativeAuthHeaders(headers)).toEqual(headers);
+  });
+
+  it("keeps the client's own x-goog-api-key and drops the Bearer copy", () => {
+    expect(
+      nativeAuthHeaders([
+        ["x-goog-api-key", "AIzaOwn"],
+        ["authorization", "Bearer AIzaOther"],
+      ]),
+    ).toEqual([["x-goog-api-key", "AIzaOwn"]]);
+  });
+
+  it("leaves other schemes and headers without credentials alone", () => {
+    const basic: [string, string][] = [["authorization", "Basic dXNlcjpwYXNz"]];
+    expect(nativeAuthHeaders(basic)).toEqual(basic);
+    expect(nativeAuthHeaders([["accept", "*/*"]])).toEqual([["accept", "*/*"]]);
   });
 });

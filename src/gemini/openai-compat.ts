@@ -106,3 +106,42 @@ function generationConfig(b: Record<string, unknown>): GenerationConfig | null {
   }
   return c;
 }
+
+/**
+ * Google OAuth 2.0 access tokens start with this prefix (user and service-account tokens alike). On the native
+ * endpoints a Bearer credential is read as such a token, while API keys (`AIza…`) must travel in `x-goog-api-key`.
+ */
+export const OAUTH_ACCESS_TOKEN_PREFIX = "ya29.";
+
+/**
+ * The client's headers for the native `:streamGenerateContent` calls made for an OpenAI-compatible request. The
+ * OpenAI SDKs send the Gemini API key as `Authorization: Bearer <key>`, which the native endpoints would read as an
+ * OAuth access token and refuse. Rule: a Bearer value that starts with `ya29.` is an OAuth access token and stays a
+ * Bearer; any other Bearer value is an API key and moves to `x-goog-api-key` (a client that already sent
+ * `x-goog-api-key` keeps its own and the Bearer copy is dropped; an empty one is replaced). Other `Authorization`
+ * schemes are left alone.
+ */
+export function nativeAuthHeaders(headers: readonly (readonly [string, string])[]): [string, string][] {
+  const out: [string, string][] = [];
+  let key: string | null = null;
+  let hasKeyHeader = false;
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (lower === "x-goog-api-key") {
+      // An empty key header is no key: the Bearer's key takes its place.
+      if (value.trim() === "") continue;
+      hasKeyHeader = true;
+    }
+    if (lower === "authorization") {
+      const bearer = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(value);
+      const token = bearer?.[1];
+      if (token !== undefined && !token.startsWith(OAUTH_ACCESS_TOKEN_PREFIX)) {
+        key = token;
+        continue;
+      }
+    }
+    out.push([name, value]);
+  }
+  if (key !== null && !hasKeyHeader) out.push(["x-goog-api-key", key]);
+  return out;
+}

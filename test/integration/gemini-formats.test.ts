@@ -81,4 +81,37 @@ describe("Gemini anti-truncation: client formats", () => {
         .at(-1) ?? "";
     expect(JSON.parse(last.slice("data: ".length))).toHaveProperty("error");
   });
+
+  it("sends an OpenAI client's Bearer API key to the native endpoint as x-goog-api-key", async () => {
+    const id = await scenario({ answer: ANSWER, attempts: [CUT] });
+    const headers = { authorization: "Bearer AIzaSyTestKeyForTheMock", "x-goog-api-key": "" };
+    const { response } = await callGemini(
+      "/v1beta/openai/chat/completions",
+      { model: id, stream: true, messages: [{ role: "user", content: "Tell me a story." }] },
+      {},
+      headers,
+    );
+    expect(response.status).toBe(200);
+    await response.text();
+    const reqs = (await requests(id)).filter((r) => r.attempt !== null);
+    // Every native attempt (the first and the continuation) carries the key where Google reads API keys.
+    expect(reqs).toHaveLength(2);
+    for (const r of reqs) {
+      expect(r.headers["x-goog-api-key"]).toBe("AIzaSyTestKeyForTheMock");
+      expect(r.headers.authorization).toBeUndefined();
+    }
+  });
+
+  it("keeps an OAuth access token as a Bearer on the native endpoint", async () => {
+    const id = await scenario({ answer: ANSWER });
+    const { response } = await callGemini(
+      "/v1beta/openai/chat/completions",
+      { model: id, stream: true, messages: [{ role: "user", content: "Hi" }] },
+      {},
+      { authorization: "Bearer ya29.test-access-token", "x-goog-api-key": "" },
+    );
+    await response.text();
+    const [r] = (await requests(id)).filter((x) => x.attempt !== null);
+    expect(r?.headers.authorization).toBe("Bearer ya29.test-access-token");
+  });
 });

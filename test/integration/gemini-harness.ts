@@ -60,6 +60,7 @@ export interface RecordedRequest {
   end: string | null;
   path: string;
   query: string;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export async function scenario(spec: ScenarioSpec): Promise<string> {
