@@ -39,6 +39,8 @@ export interface HealthReport {
   generated_at: string;
   endpoints: Record<string, EndpointHealthJson>;
   sessions: SessionCounters;
+  /** Set when the session counters could not be read (`sessions` then holds zeros). */
+  sessions_error?: string;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -114,13 +116,20 @@ export async function buildHealthReport(
     }),
   );
   let sessions: SessionCounters;
+  let sessionsError: string | undefined;
   try {
     sessions = await readSessionCounters(env);
-  } catch {
+  } catch (error) {
+    sessionsError = error instanceof Error ? error.message : String(error);
     sessions = {
       gemini: { active: 0, completed: 0, recovered: 0, continuations: 0, failed: 0 },
       websocket: { active: 0, completed: 0 },
     };
   }
-  return { generated_at: new Date(now()).toISOString(), endpoints: Object.fromEntries(entries), sessions };
+  return {
+    generated_at: new Date(now()).toISOString(),
+    endpoints: Object.fromEntries(entries),
+    sessions,
+    ...(sessionsError === undefined ? {} : { sessions_error: sessionsError }),
+  };
 }

@@ -56,7 +56,16 @@ export const BOOLEAN_DEFAULTS = {
 } as const;
 
 /** First path segments the router owns; an endpoint may not take them. */
-export const RESERVED_ROUTE_NAMES = new Set(["health", "healthz", "sessions", "http", "https", "ws", "wss"]);
+export const RESERVED_ROUTE_NAMES = new Set([
+  "health",
+  "healthz",
+  "metrics",
+  "sessions",
+  "http",
+  "https",
+  "ws",
+  "wss",
+]);
 
 const ENDPOINT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const TRUE_WORDS = new Set(["true", "1", "yes", "on"]);

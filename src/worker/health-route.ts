@@ -1,9 +1,13 @@
-/** `GET /health` (DESIGN §7): per-target health of every endpoint and the session counters. */
-import { buildHealthReport } from "../durable/health-report";
+/**
+ * `GET /health` (DESIGN §7): per-target health of every endpoint and the session counters; `GET /metrics`
+ * (DESIGN §10): the same report as Prometheus text.
+ */
+import { buildHealthReport, type HealthReport } from "../durable/health-report";
 import { readRegisteredEndpoints } from "../durable/session-counters";
 import { BadRequestError, UnauthorizedError } from "../transport/errors";
 import { isValidToken, TOKEN_HEADER } from "./auth";
 import type { GatewayContext } from "./context";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics";
 
 /**
  * `pathToken` is set for `/{token}/health`. With `AUTH_TOKEN` configured the token must come by path
@@ -14,11 +18,31 @@ import type { GatewayContext } from "./context";
  * `?all=1` lists every endpoint and `?endpoint=a,b` exactly those.
  */
 export async function handleHealth(g: GatewayContext, pathToken: string | null): Promise<Response> {
+  const report = await readHealthReport(g, pathToken, "health");
+  return new Response(JSON.stringify(report, null, 2), {
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+  });
+}
+
+/** `GET /metrics` (DESIGN §10): the same report, same auth and endpoint choice, as Prometheus text. */
+export async function handleMetrics(g: GatewayContext, pathToken: string | null): Promise<Response> {
+  const report = await readHealthReport(g, pathToken, "metrics");
+  return new Response(renderMetrics(report), {
+    headers: { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" },
+  });
+}
+
+/** Authenticates a read of the health records (`page` names the route) and builds the report. */
+async function readHealthReport(
+  g: GatewayContext,
+  pathToken: string | null,
+  page: "health" | "metrics",
+): Promise<HealthReport> {
   const { config } = g;
   if (config.authToken !== null) {
     const candidate = pathToken ?? g.raw.headers.get(TOKEN_HEADER);
     if (!isValidToken(config.authToken, candidate)) {
-      throw new UnauthorizedError("/health needs the token: send x-proxy-token or call /{token}/health");
+      throw new UnauthorizedError(`/${page} needs the token: send x-proxy-token or call /{token}/${page}`);
     }
   }
   const wanted = g.url.searchParams.get("endpoint");
@@ -37,9 +61,6 @@ export async function handleHealth(g: GatewayContext, pathToken: string | null):
     const missing = [...names].filter((n) => !config.endpoints.has(n));
     if (missing.length > 0) throw new BadRequestError(`unknown endpoint(s): ${missing.join(", ")}`);
   }
-  g.log.route = "health";
-  const report = await buildHealthReport(g.env, endpoints);
-  return new Response(JSON.stringify(report, null, 2), {
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
-  });
+  g.log.route = page;
+  return buildHealthReport(g.env, endpoints);
 }

@@ -9,7 +9,7 @@ import { type GatewayContext, secretsOf } from "./context";
 import { decorate, preflightResponse } from "./cors";
 import { renderDashboard } from "./dashboard";
 import { toErrorResponse } from "./errors";
-import { handleHealth } from "./health-route";
+import { handleHealth, handleMetrics } from "./health-route";
 import { logRequest, redact } from "./log";
 import { handleProxy } from "./proxy";
 import { isProxyPrefix } from "./route";
@@ -38,6 +38,7 @@ const routes: [method: "get" | "options" | "all", path: string, handler: Handler
   ["get", "/", (_req, g) => renderDashboard(g)],
   ["get", "/healthz", () => json({ status: "ok" })],
   ["get", "/health", (_req, g) => handleHealth(g, null)],
+  ["get", "/metrics", (_req, g) => handleMetrics(g, null)],
   ["get", "/sessions/:id", (req, g) => reattach(g, req.params.id ?? "")],
   // `/openai/health` is a preset path, not the token form of /health; without a configured token there
   // is no token form, and an unknown first segment is the proxy's 404.
@@ -48,6 +49,14 @@ const routes: [method: "get" | "options" | "all", path: string, handler: Handler
       g.config.authToken === null || isProxyPrefix(g.config, req.params.token ?? "")
         ? handleProxy(g)
         : handleHealth(g, req.params.token ?? ""),
+  ],
+  [
+    "get",
+    "/:token/metrics",
+    (req, g) =>
+      g.config.authToken === null || isProxyPrefix(g.config, req.params.token ?? "")
+        ? handleProxy(g)
+        : handleMetrics(g, req.params.token ?? ""),
   ],
   ["all", "*", (_req, g) => handleProxy(g)],
 ];
