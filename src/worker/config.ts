@@ -7,7 +7,13 @@
 import { resolveHealthPolicy } from "../durable/health-policy";
 import { parseGeminiEngineConfig } from "../gemini/engine-config";
 import type { RetryPrompts } from "../gemini/types";
-import type { EndpointConfig, TargetConfig, TransportKind } from "../transport/endpoint";
+import type {
+  EndpointConfig,
+  KeyPlacement,
+  KeyPoolSpec,
+  TargetConfig,
+  TransportKind,
+} from "../transport/endpoint";
 import { ConfigError } from "../transport/errors";
 import { BUILTIN_PRESETS, type PresetDefinition } from "./presets";
 
@@ -177,6 +183,7 @@ function parseEndpointsJson(raw: string | object | undefined): Record<string, un
   let value: unknown = raw;
   if (typeof raw === "string") {
     try {
+    ...(source.keyPlacement ? { keyPlacement: source.keyPlacement } : {}),
       value = JSON.parse(raw);
     } catch (error) {
       throw new ConfigError("ENDPOINTS", `not valid JSON (${(error as Error).message})`);
@@ -188,7 +195,7 @@ function parseEndpointsJson(raw: string | object | undefined): Record<string, un
   return value as Record<string, unknown>;
 }
 
-const ENDPOINT_FIELDS = new Set(["targets", "transport", "gemini", "displayName", "health"]);
+const ENDPOINT_FIELDS = new Set(["targets", "transport", "gemini", "displayName", "health", "keys"]);
 
 function parseEndpoint(name: string, value: unknown, replaced: EndpointConfig | undefined): EndpointConfig {
   const where = `ENDPOINTS.${name}`;
@@ -263,9 +270,53 @@ function parseTargetUrl(at: string, raw: string): string {
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new ConfigError(at, `must be an http:// or https:// URL, got ${url.protocol}`);
+  if (replaced?.keyPlacement) endpoint.keyPlacement = replaced.keyPlacement;
+  if (spec.keys !== undefined && spec.keys !== null) {
+    endpoint.keys = parseKeyPoolSpec(`${where}.keys`, spec.keys, endpoint.keyPlacement);
+  }
   }
   if (url.search || url.hash || url.username || url.password) {
     throw new ConfigError(at, "must not carry a query, fragment or credentials");
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const KEY_HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * `keys`: `{ "secret": "NAME" }` plus at most one of `"header": "x-api-key"` (the bare key in that
+ * header; `authorization` means `Bearer <key>`) or `"query": "key"`; without either, the preset's own
+ * placement or `Authorization: Bearer`. The keys themselves live in the secret (`src/keys/`).
+ */
+function parseKeyPoolSpec(where: string, raw: unknown, inherited: KeyPlacement | undefined): KeyPoolSpec {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(where, 'must be an object like {"secret": "GEMINI_KEYS"}');
+  }
+  const spec = raw as Record<string, unknown>;
+  for (const field of Object.keys(spec)) {
+    if (field !== "secret" && field !== "header" && field !== "query") {
+      throw new ConfigError(where, `unknown field ${JSON.stringify(field)} (known: secret, header, query)`);
+    }
+  }
+  if (typeof spec.secret !== "string" || !SECRET_NAME.test(spec.secret)) {
+    throw new ConfigError(`${where}.secret`, 'must name the secret that holds the keys, e.g. "GEMINI_KEYS"');
+  }
+  if (spec.header !== undefined && spec.query !== undefined) {
+    throw new ConfigError(where, "give either `header` or `query`, not both");
+  }
+  let placement: KeyPlacement = inherited ?? { kind: "bearer" };
+  if (spec.header !== undefined) {
+    if (typeof spec.header !== "string" || !KEY_HEADER_NAME.test(spec.header)) {
+      throw new ConfigError(`${where}.header`, 'must be an HTTP header name such as "x-api-key"');
+    }
+    const name = spec.header.toLowerCase();
+    placement = name === "authorization" ? { kind: "bearer" } : { kind: "header", name };
+  } else if (spec.query !== undefined) {
+    if (typeof spec.query !== "string" || !/^[A-Za-z0-9._~-]+$/.test(spec.query)) {
+      throw new ConfigError(`${where}.query`, 'must be a query parameter name such as "key"');
+    }
+    placement = { kind: "query", name: spec.query };
+  }
+  return { secret: spec.secret, placement };
+}
+
   }
   return trimSlash(`${url.protocol}//${url.host}${url.pathname}`);
 }

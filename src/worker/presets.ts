@@ -25,6 +25,8 @@
  * of them with `ENDPOINTS`.
  */
 
+import type { KeyPlacement } from "../transport/endpoint";
+
 export interface PresetDefinition {
   /** Route name: the first path segment. Lowercase, URL-safe. */
   name: string;
@@ -39,6 +41,8 @@ export interface PresetDefinition {
   aliasOf?: string;
   /** Why a target differs from what users might expect, or other operator-facing caveats. */
   note?: string;
+  /** How the provider takes an API key, for key pools (issue 14); default `Authorization: Bearer`. */
+  keyPlacement?: KeyPlacement;
 }
 
 /**
@@ -95,6 +99,7 @@ export const BUILTIN_PRESETS: readonly PresetDefinition[] = [
     displayName: "Anthropic Claude",
     targets: ["https://api.anthropic.com"],
     transport: FETCH,
+    keyPlacement: { kind: "header", name: "x-api-key" },
   },
   {
     name: "gemini",
@@ -102,6 +107,7 @@ export const BUILTIN_PRESETS: readonly PresetDefinition[] = [
     targets: ["https://generativelanguage.googleapis.com"],
     transport: SOCKET,
     gemini: true,
+    keyPlacement: { kind: "header", name: "x-goog-api-key" },
   },
   { name: "cerebras", displayName: "Cerebras", targets: ["https://api.cerebras.ai"], transport: FETCH },
   {
