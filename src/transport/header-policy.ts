@@ -11,6 +11,15 @@ const DROPPED_REQUEST_HEADERS = new Set([
   "x-client-ip",
   "x-cluster-client-ip",
   "client-ip",
+  // Client-address headers other proxies, load balancers and CDNs set (seen in the wild).
+  "x-originating-ip",
+  "x-forwarded",
+  "x-remote-ip",
+  "x-remote-addr",
+  "x-envoy-external-address",
+  "fastly-client-ip",
+  "x-original-forwarded-for",
+  "x-proxyuser-ip",
   "via",
   "cookie",
   "referer",
@@ -19,6 +28,7 @@ const DROPPED_REQUEST_HEADERS = new Set([
   // Browser fingerprinting hints: identify the client's browser and its navigation context.
   "x-client-data",
   "dnt",
+  "sec-gpc",
   "priority",
 ]);
 
@@ -105,4 +115,32 @@ export function sanitizeResponseHeaders(headers: Headers): Headers {
     out.append(name, value);
   }
   return out;
+}
+
+/**
+ * Header names an operator adds to the policy (`DROP_REQUEST_HEADERS`): exact lower-case names, and
+ * prefixes for entries written `name-*`.
+ */
+export interface ExtraHeaderDrops {
+  names: ReadonlySet<string>;
+  prefixes: readonly string[];
+}
+
+export const NO_EXTRA_HEADER_DROPS: ExtraHeaderDrops = { names: new Set(), prefixes: [] };
+
+/** True when the operator's list names `name` (lower case). */
+export function isExtraDroppedHeader(name: string, extra: ExtraHeaderDrops): boolean {
+  return extra.names.has(name) || extra.prefixes.some((prefix) => name.startsWith(prefix));
+}
+
+/** A copy of `headers` without the operator's extra names; `null` when none of them is present. */
+export function withoutExtraHeaders(headers: Headers, extra: ExtraHeaderDrops): Headers | null {
+  if (extra.names.size === 0 && extra.prefixes.length === 0) return null;
+  let found = false;
+  const out = new Headers();
+  for (const [name, value] of headers) {
+    if (isExtraDroppedHeader(name, extra)) found = true;
+    else out.append(name, value);
+  }
+  return found ? out : null;
 }

@@ -172,3 +172,22 @@ describe("loadConfig", () => {
     expect(loadConfig({ ENDPOINTS: '{"b": "https://b.example"}' }).endpoints.has("b")).toBe(true);
   });
 });
+
+describe("DROP_REQUEST_HEADERS", () => {
+  it("is empty by default", () => {
+    const { extraDroppedHeaders } = parseConfig({});
+    expect(extraDroppedHeaders.names.size).toBe(0);
+    expect(extraDroppedHeaders.prefixes).toEqual([]);
+  });
+
+  it("reads names and prefixes separated by commas or whitespace, case-insensitively", () => {
+    const { extraDroppedHeaders } = parseConfig({ DROP_REQUEST_HEADERS: " X-Acme-User,x-b\n  X-Tenant-* ," });
+    expect([...extraDroppedHeaders.names].sort()).toEqual(["x-acme-user", "x-b"]);
+    expect(extraDroppedHeaders.prefixes).toEqual(["x-tenant-"]);
+  });
+
+  it.each(["x-a, bad name:", "x-a,*", "x-*-b", "x-ä"])("refuses %j naming the variable", (raw) => {
+    expect(() => parseConfig({ DROP_REQUEST_HEADERS: raw })).toThrow(ConfigError);
+    expect(() => parseConfig({ DROP_REQUEST_HEADERS: raw })).toThrow(/DROP_REQUEST_HEADERS/);
+  });
+});

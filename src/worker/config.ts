@@ -15,6 +15,7 @@ import type {
   TransportKind,
 } from "../transport/endpoint";
 import { ConfigError } from "../transport/errors";
+import { type ExtraHeaderDrops, NO_EXTRA_HEADER_DROPS } from "../transport/header-policy";
 import { BUILTIN_PRESETS, type PresetDefinition } from "./presets";
 
 /** The variables the gateway reads; all optional at run time whatever the generated `Env` says. */
@@ -31,6 +32,7 @@ export interface GatewayVars {
   GEMINI_RETRY_PROMPT_JA?: string;
   GEMINI_RETRY_PROMPT_KO?: string;
   GEMINI_ENGINE?: string;
+  DROP_REQUEST_HEADERS?: string;
 }
 
 export type GeminiEngineConfig = ReturnType<typeof parseGeminiEngineConfig>;
@@ -50,6 +52,8 @@ export interface GatewayConfig {
   endpoints: ReadonlyMap<string, EndpointConfig>;
   /** Route names `ENDPOINTS` added or replaced (the dashboard marks them). */
   overridden: ReadonlySet<string>;
+  /** `DROP_REQUEST_HEADERS`: client headers the operator adds to the header policy. */
+  extraDroppedHeaders: ExtraHeaderDrops;
 }
 
 /** Defaults of DESIGN §5, also shown by the dashboard. */
@@ -107,6 +111,7 @@ export function loadConfig(vars: GatewayVars): GatewayConfig {
     vars.GEMINI_RETRY_PROMPT_JA,
     vars.GEMINI_RETRY_PROMPT_KO,
     vars.GEMINI_ENGINE,
+    vars.DROP_REQUEST_HEADERS,
   ]);
   if (cached?.key === key) return cached.config;
   const config = parseConfig(vars);
@@ -137,7 +142,37 @@ export function parseConfig(vars: GatewayVars): GatewayConfig {
     geminiEngine: parseGeminiEngineConfig(vars.GEMINI_ENGINE),
     endpoints,
     overridden,
+    extraDroppedHeaders: parseHeaderDrops(vars.DROP_REQUEST_HEADERS),
   };
+}
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
+/**
+ * `DROP_REQUEST_HEADERS`: header names separated by commas or whitespace, matched case-insensitively;
+ * `x-acme-*` drops every name with that prefix. Anything that is not a header name is refused.
+ */
+export function parseHeaderDrops(raw: unknown): ExtraHeaderDrops {
+  if (raw === undefined || raw === null || raw === "") return NO_EXTRA_HEADER_DROPS;
+  if (typeof raw !== "string") {
+    throw new ConfigError("DROP_REQUEST_HEADERS", "expected header names separated by commas");
+  }
+  const names = new Set<string>();
+  const prefixes: string[] = [];
+  for (const entry of raw.split(/[\s,]+/)) {
+    if (entry === "") continue;
+    const name = entry.toLowerCase();
+    const prefix = name.endsWith("*") ? name.slice(0, -1) : null;
+    if (!HEADER_NAME.test(prefix ?? name) || (prefix ?? name).includes("*")) {
+      throw new ConfigError(
+        "DROP_REQUEST_HEADERS",
+        `${JSON.stringify(entry)} is not a header name (use letters, digits and -, optionally ending in * for a prefix)`,
+      );
+    }
+    if (prefix !== null) prefixes.push(prefix);
+    else names.add(name);
+  }
+  return { names, prefixes };
 }
 
 function presetToEndpoint(preset: PresetDefinition, byName: Map<string, PresetDefinition>): EndpointConfig {

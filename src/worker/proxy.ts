@@ -8,13 +8,15 @@ import { isWebSocketUpgrade, openRelay, UpgradeRequiredError } from "../durable/
 import { dispatch } from "../durable/upstream-pool";
 import { egress } from "../transport/egress";
 import type { EndpointConfig, TransportKind } from "../transport/endpoint";
+import { type ExtraHeaderDrops, withoutExtraHeaders } from "../transport/header-policy";
 import { checkGenericTarget } from "./address-guard";
 import { TOKEN_HEADER } from "./auth";
 import type { GatewayContext } from "./context";
 import { resolveProxyRoute } from "./route";
 
 export async function handleProxy(g: GatewayContext): Promise<Response> {
-  const { raw, url, config } = g;
+  const { url, config } = g;
+  const raw = withoutOperatorHeaders(g.raw, config.extraDroppedHeaders);
   const route = resolveProxyRoute(url.pathname, config, raw.headers.get(TOKEN_HEADER));
   const isUpgrade = isWebSocketUpgrade(raw);
 
@@ -24,7 +26,14 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
     g.log.target_host = target.host;
     if (isUpgrade) {
       const scheme = route.scheme === "https" || route.scheme === "wss" ? "wss" : "ws";
-      return relay(g, `${scheme}://${target.host}${route.rest}${url.search}`, "socket", "generic", false);
+      return relay(
+        g,
+        raw,
+        `${scheme}://${target.host}${route.rest}${url.search}`,
+        "socket",
+        "generic",
+        false,
+      );
     }
     if (route.scheme === "ws" || route.scheme === "wss") {
       throw new UpgradeRequiredError(
@@ -51,7 +60,7 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
   const { endpoint } = route;
   g.log.route = "preset";
   g.log.endpoint = endpoint.name;
-  if (isUpgrade) return relayPreset(g, endpoint, route.rest);
+  if (isUpgrade) return relayPreset(g, raw, endpoint, route.rest);
   if (endpoint.gemini) {
     g.log.route = "gemini";
     return handleGeminiRequest(
@@ -89,13 +98,19 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
  * `/gemini/ws/…BidiGenerateContent` reaches the Gemini Live API. A relay is one long session, not a
  * request to fail over, so it takes the first target.
  */
-function relayPreset(g: GatewayContext, endpoint: EndpointConfig, rest: string): Promise<Response> {
+function relayPreset(
+  g: GatewayContext,
+  raw: Request,
+  endpoint: EndpointConfig,
+  rest: string,
+): Promise<Response> {
   const target = new URL(endpoint.targets[0]!.url);
   const scheme = target.protocol === "https:" ? "wss" : "ws";
   const base = target.pathname === "/" ? "" : target.pathname;
   const live = endpoint.gemini && rest.includes("BidiGenerateContent");
   return relay(
     g,
+    raw,
     `${scheme}://${target.host}${base}${rest}${g.url.search}`,
     endpoint.transport,
     endpoint.name,
@@ -105,6 +120,7 @@ function relayPreset(g: GatewayContext, endpoint: EndpointConfig, rest: string):
 
 function relay(
   g: GatewayContext,
+  raw: Request,
   upstreamUrl: string,
   transport: TransportKind,
   endpointName: string,
@@ -113,5 +129,15 @@ function relay(
   g.log.route = "websocket";
   g.log.target_host = new URL(upstreamUrl).host;
   g.log.transport = transport;
-  return openRelay(g.env, g.raw, { upstreamUrl, transport, endpointName, geminiLive });
+  return openRelay(g.env, raw, { upstreamUrl, transport, endpointName, geminiLive });
+}
+
+/**
+ * The client's request without the headers the operator added to the policy (`DROP_REQUEST_HEADERS`),
+ * removed here once so every route (HTTP, Gemini sessions, WebSocket relays) is covered. The same
+ * request when there is nothing to remove; the copy keeps the body and the client-disconnect signal.
+ */
+function withoutOperatorHeaders(raw: Request, extra: ExtraHeaderDrops): Request {
+  const headers = withoutExtraHeaders(raw.headers, extra);
+  return headers === null ? raw : new Request(raw, { headers, signal: raw.signal });
 }

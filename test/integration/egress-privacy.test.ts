@@ -29,6 +29,16 @@ const IDENTIFYING: Record<string, string> = {
   "x-proxy-token": "gateway-secret-token",
   "proxy-authorization": "Basic Zm9vOmJhcg==",
   "cdn-loop": "cloudflare",
+  // Client-address headers of other proxies and CDNs, and the Global Privacy Control signal (issue 11.6).
+  "x-originating-ip": "203.0.113.7",
+  "x-forwarded": "for=203.0.113.7",
+  "x-remote-ip": "203.0.113.7",
+  "x-remote-addr": "203.0.113.7",
+  "x-envoy-external-address": "203.0.113.7",
+  "fastly-client-ip": "203.0.113.7",
+  "x-original-forwarded-for": "203.0.113.7",
+  "x-proxyuser-ip": "203.0.113.7",
+  "sec-gpc": "1",
 };
 
 const KEPT: Record<string, string> = {
