@@ -72,6 +72,8 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
         enabled: config.geminiSpecialHandling,
         aggressiveFallback: config.aggressiveFallback,
         retryPromptOverrides: config.retryPromptOverrides,
+        bounds: config.geminiEngine.bounds,
+        ...(config.geminiEngine.graceMs !== undefined ? { graceMs: config.geminiEngine.graceMs } : {}),
         debug: config.debug,
       },
     );

@@ -4,7 +4,7 @@
  * and session-counter records), parsed by a real Prometheus text parser.
  */
 import parsePrometheus, { type ParsedFamily } from "parse-prometheus-text-format";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { HealthReport } from "../../src/durable/health-report";
 import { settleHealthReports } from "../../src/durable/health-snapshot";
 import { callGateway, echoEndpoint, echoReport, gateway } from "./gateway";
@@ -129,5 +129,44 @@ describe("/metrics", () => {
     const vars = { ENDPOINTS: echoEndpoint("openai"), AUTH_TOKEN: TOKEN };
     const report = await echoReport(await gateway("/openai/metrics", {}, vars));
     expect(report.url).toBe("/metrics");
+  });
+});
+
+describe("request log lines", () => {
+  it("are one JSON object per request with indexable fields and no secret", async () => {
+    const name = scenarioId("logline");
+    const vars = {
+      ENDPOINTS: JSON.stringify({ [name]: { targets: [targetUrl("t1", name)], transport: "fetch" } }),
+      AUTH_TOKEN: TOKEN,
+      PRESET_AUTH_ENABLED: "true",
+    };
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    try {
+      const call = await callGateway(
+        `/${TOKEN}/${name}/v1/models?key=AIzaSyA-secret-value-0123456789`,
+        {},
+        vars,
+      );
+      await call.response.arrayBuffer();
+      await call.settled;
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(entry).toMatchObject({
+      level: "info",
+      route: "preset",
+      endpoint: name,
+      target_host: new URL(targetUrl("t1", name)).host,
+      transport: "fetch",
+      attempts: 1,
+      status: 200,
+      request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      duration_ms: expect.any(Number),
+    });
+    expect(lines[0]).not.toContain(TOKEN);
+    expect(lines[0]).not.toContain("AIzaSyA-secret");
   });
 });
