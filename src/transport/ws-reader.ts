@@ -1,8 +1,12 @@
 /**
  * Decoding half of the RFC 6455 codec: a byte stream in, frames out (`FrameDecoder`), frames in,
  * messages and control events out (`MessageAssembler`), both together (`WsReader`). Pure.
+ *
+ * Memory follows the payload, not the reads: a frame or message that is still incomplete when a read
+ * ends is copied into one buffer of its own, so neither many tiny reads (one object each) nor one
+ * large read (a 64 KiB buffer pinned by a few bytes of an open message) is kept alive by it.
  */
-import { concatBytes } from "./bytes";
+import { ByteBuilder } from "./byte-builder";
 import {
   decodeUtf8Strict,
   type Frame,
@@ -14,58 +18,21 @@ import {
   type WsEvent,
 } from "./ws-frame";
 
-/** A queue of byte chunks that avoids re-concatenating on every push (large messages arrive in many reads). */
-class ByteQueue {
-  #chunks: Uint8Array[] = [];
-  #length = 0;
+/**
+ * Data frames (first + continuations) one message may span. Even empty fragments cost a frame's
+ * worth of work each, so a peer may not keep a message open forever with them; beyond the bound the
+ * message fails with 1008 (policy violation), the code and the default the `ws` library use.
+ */
+export const MAX_MESSAGE_FRAGMENTS = 16_384;
+/** RFC 6455 §5.2: 2 bytes, then 2 or 8 bytes of extended length, then a 4-byte mask key. */
+const MAX_FRAME_HEADER_BYTES = 14;
+const EMPTY = new Uint8Array(0);
 
-  get length(): number {
-    return this.#length;
-  }
-
-  push(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
-    this.#length += chunk.length;
-  }
-
-  /** Byte at `index` without consuming. */
-  at(index: number): number {
-    for (const chunk of this.#chunks) {
-      if (index < chunk.length) return chunk[index]!;
-      index -= chunk.length;
-    }
-    throw new RangeError("ByteQueue index out of range");
-  }
-
-  /** Removes and returns the first `n` bytes. */
-  take(n: number): Uint8Array {
-    const first = this.#chunks[0];
-    if (first !== undefined && first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(n);
-      this.#length -= n;
-      return out;
-    }
-    const out = new Uint8Array(n);
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.#chunks[0]!;
-      const need = n - filled;
-      if (chunk.length <= need) {
-        out.set(chunk, filled);
-        filled += chunk.length;
-        this.#chunks.shift();
-      } else {
-        out.set(chunk.subarray(0, need), filled);
-        this.#chunks[0] = chunk.subarray(need);
-        filled += need;
-      }
-    }
-    this.#length -= n;
-    return out;
-  }
+interface FrameHeader {
+  fin: boolean;
+  opcode: number;
+  length: number;
+  mask: Uint8Array | null;
 }
 
 export interface FrameDecoderOptions {
@@ -75,10 +42,25 @@ export interface FrameDecoderOptions {
   maxMessageBytes: number;
 }
 
-/** Splits a byte stream into frames. Throws WebSocketProtocolError on any violation. */
+/**
+ * Splits a byte stream into frames. Throws WebSocketProtocolError on any violation, and again on
+ * every later call: after a violation the stream has no frame boundaries left to trust.
+ */
 export class FrameDecoder {
   readonly #opts: FrameDecoderOptions;
-  readonly #queue = new ByteQueue();
+  /** Reads not yet consumed; empty between calls unless a caller stopped iterating early. */
+  readonly #input: Uint8Array[] = [];
+  #inputOffset = 0;
+  readonly #head = new Uint8Array(MAX_FRAME_HEADER_BYTES);
+  #headBytes = 0;
+  /** Header bytes needed to learn the next thing (2, then the extended length, then the mask). */
+  #headNeeded = 2;
+  #headStage: "first-bytes" | "length" | "mask" = "first-bytes";
+  /** Payload length, once the extended length is in. */
+  #length = 0;
+  #header: FrameHeader | null = null;
+  readonly #payload = new ByteBuilder();
+  #error: WebSocketProtocolError | null = null;
 
   constructor(opts: FrameDecoderOptions) {
     this.#opts = opts;
@@ -86,30 +68,129 @@ export class FrameDecoder {
 
   /** Bytes received but not yet forming a whole frame (bounded by one frame's size). */
   get bufferedBytes(): number {
-    return this.#queue.length;
+    let pending = -this.#inputOffset;
+    for (const chunk of this.#input) pending += chunk.length;
+    return pending + this.#headBytes + this.#payload.length;
   }
 
+  /** Byte arrays held between reads: at most the payload of the frame in progress. */
+  get retainedChunks(): number {
+    return this.#input.length + (this.#payload.capacity > 0 ? 1 : 0);
+  }
+
+  /** Bytes those arrays keep alive (the fixed 14-byte header scratch space is not counted). */
+  get retainedBytes(): number {
+    let bytes = this.#payload.capacity;
+    for (const chunk of this.#input) bytes += chunk.buffer.byteLength;
+    return bytes;
+  }
+
+  /** Queues a read; `next()` decodes from it. */
+  write(chunk: Uint8Array): void {
+    if (chunk.length > 0) this.#input.push(chunk);
+  }
+
+  /** All frames completed by `chunk`. Frames decoded before a violation are lost: see `WsReader`. */
   push(chunk: Uint8Array): Frame[] {
-    this.#queue.push(chunk);
+    this.write(chunk);
     const frames: Frame[] = [];
-    for (;;) {
-      const frame = this.#next();
-      if (frame === null) return frames;
-      frames.push(frame);
+    for (let frame = this.next(); frame !== null; frame = this.next()) frames.push(frame);
+    return frames;
+  }
+
+  /** The next whole frame, or null once every queued byte is consumed into the frame in progress. */
+  next(): Frame | null {
+    if (this.#error) throw this.#error;
+    try {
+      return this.#decode();
+    } catch (err) {
+      if (err instanceof WebSocketProtocolError) {
+        this.#error = err;
+        this.#input.length = 0;
+        this.#payload.take();
+      }
+      throw err;
     }
   }
 
-  #next(): Frame | null {
-    const q = this.#queue;
-    if (q.length < 2) return null;
-    const b0 = q.at(0);
-    const b1 = q.at(1);
-    const fin = (b0 & 0x80) !== 0;
+  #decode(): Frame | null {
+    for (;;) {
+      if (this.#header === null && !this.#readHeader()) return null;
+      const header = this.#header as FrameHeader;
+      if (header.length === 0) return this.#complete(EMPTY);
+      const chunk = this.#input[0];
+      if (chunk === undefined) return null;
+      const available = chunk.length - this.#inputOffset;
+      const missing = header.length - this.#payload.length;
+      const take = Math.min(available, missing);
+      const bytes = chunk.subarray(this.#inputOffset, this.#inputOffset + take);
+      this.#consumed(take);
+      // A whole unmasked payload inside one read is handed on as a view: it is delivered now, and
+      // whatever the assembler keeps of it, it copies.
+      if (take === header.length && header.mask === null) return this.#complete(bytes);
+      const at = this.#payload.append(bytes, header.length);
+      if (header.mask) unmask(at, header.mask, this.#payload.length - take);
+      if (this.#payload.length === header.length) return this.#complete(this.#payload.take());
+    }
+  }
+
+  #consumed(n: number): void {
+    this.#inputOffset += n;
+    if (this.#inputOffset === this.#input[0]?.length) {
+      this.#input.shift();
+      this.#inputOffset = 0;
+    }
+  }
+
+  #complete(payload: Uint8Array): Frame {
+    const { fin, opcode } = this.#header as FrameHeader;
+    this.#header = null;
+    this.#headBytes = 0;
+    this.#headNeeded = 2;
+    this.#headStage = "first-bytes";
+    return { fin, opcode, payload };
+  }
+
+  /**
+   * Copies header bytes from the input, checking each part as soon as it is in (so an oversized
+   * length is refused before any payload is read); true once the header is complete.
+   */
+  #readHeader(): boolean {
+    for (;;) {
+      while (this.#headBytes < this.#headNeeded) {
+        const chunk = this.#input[0];
+        if (chunk === undefined) return false;
+        this.#head[this.#headBytes++] = chunk[this.#inputOffset]!;
+        this.#consumed(1);
+      }
+      if (this.#headStage === "first-bytes") {
+        this.#checkFirstBytes();
+        this.#headStage = "length";
+      } else if (this.#headStage === "length") {
+        this.#checkLength();
+        this.#headStage = "mask";
+      } else {
+        const h = this.#head;
+        const masked = (h[1]! & 0x80) !== 0;
+        this.#header = {
+          fin: (h[0]! & 0x80) !== 0,
+          opcode: h[0]! & 0x0f,
+          length: this.#length,
+          mask: masked ? h.slice(this.#headBytes - 4, this.#headBytes) : null,
+        };
+        return true;
+      }
+    }
+  }
+
+  #checkFirstBytes(): void {
+    const b0 = this.#head[0]!;
+    const b1 = this.#head[1]!;
     if ((b0 & 0x70) !== 0)
       throw new WebSocketProtocolError(1002, "reserved bits set without a negotiated extension");
     const opcode = b0 & 0x0f;
-    if (opcode > 0x2 && opcode < 0x8) throw new WebSocketProtocolError(1002, `reserved opcode ${opcode}`);
-    if (opcode > 0xa) throw new WebSocketProtocolError(1002, `reserved opcode ${opcode}`);
+    if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xa)
+      throw new WebSocketProtocolError(1002, `reserved opcode ${opcode}`);
     const masked = (b1 & 0x80) !== 0;
     if (masked !== (this.#opts.role === "server")) {
       throw new WebSocketProtocolError(
@@ -117,54 +198,52 @@ export class FrameDecoder {
         masked ? "server frames must not be masked" : "client frames must be masked",
       );
     }
-    let len = b1 & 0x7f;
-    let offset = 2;
-    if (len === 126) {
-      if (q.length < 4) return null;
-      len = (q.at(2) << 8) | q.at(3);
-      offset = 4;
-    } else if (len === 127) {
-      if (q.length < 10) return null;
-      const high = ((q.at(2) << 24) | (q.at(3) << 16) | (q.at(4) << 8) | q.at(5)) >>> 0;
-      const low = ((q.at(6) << 24) | (q.at(7) << 16) | (q.at(8) << 8) | q.at(9)) >>> 0;
+    if (isControlOpcode(opcode) && (b0 & 0x80) === 0)
+      throw new WebSocketProtocolError(1002, "fragmented control frame");
+    const len7 = b1 & 0x7f;
+    this.#headNeeded = len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
+  }
+
+  #checkLength(): void {
+    const h = this.#head;
+    const len7 = h[1]! & 0x7f;
+    let length = len7;
+    if (len7 === 126) {
+      length = (h[2]! << 8) | h[3]!;
+    } else if (len7 === 127) {
+      const high = ((h[2]! << 24) | (h[3]! << 16) | (h[4]! << 8) | h[5]!) >>> 0;
+      const low = ((h[6]! << 24) | (h[7]! << 16) | (h[8]! << 8) | h[9]!) >>> 0;
       if (high >= 0x80000000) throw new WebSocketProtocolError(1002, "64-bit length with the top bit set");
-      len = high * 2 ** 32 + low;
-      offset = 10;
+      length = high * 2 ** 32 + low;
     }
-    if (isControlOpcode(opcode)) {
-      if (!fin) throw new WebSocketProtocolError(1002, "fragmented control frame");
-      if (len > MAX_CONTROL_PAYLOAD_BYTES)
+    if (isControlOpcode(h[0]! & 0x0f)) {
+      if (length > MAX_CONTROL_PAYLOAD_BYTES)
         throw new WebSocketProtocolError(1002, "control frame payload over 125 bytes");
-    } else if (len > this.#opts.maxMessageBytes) {
+    } else if (length > this.#opts.maxMessageBytes) {
       throw new WebSocketProtocolError(
         1009,
-        `frame of ${len} bytes exceeds the ${this.#opts.maxMessageBytes}-byte limit`,
+        `frame of ${length} bytes exceeds the ${this.#opts.maxMessageBytes}-byte limit`,
       );
     }
-    const maskBytes = masked ? 4 : 0;
-    if (q.length < offset + maskBytes + len) return null;
-    q.take(offset);
-    const mask = masked ? q.take(4).slice() : null;
-    let payload = q.take(len);
-    if (mask) {
-      // Unmask into a fresh copy: the queued chunk may be shared with the caller.
-      const copy = new Uint8Array(len);
-      for (let i = 0; i < len; i++) copy[i] = payload[i]! ^ mask[i & 3]!;
-      payload = copy;
-    }
-    return { fin, opcode, payload };
+    this.#length = length;
+    if ((h[1]! & 0x80) !== 0) this.#headNeeded += 4;
   }
+}
+
+function unmask(bytes: Uint8Array, mask: Uint8Array, offset: number): void {
+  for (let i = 0; i < bytes.length; i++) bytes[i]! ^= mask[(offset + i) & 3]!;
 }
 
 /**
  * Reassembles frames into messages and control events, enforcing the fragmentation rules of
- * RFC 6455 §5.4, UTF-8 validity of text (§8.1) and the maximum message size.
+ * RFC 6455 §5.4, UTF-8 validity of text (§8.1), the maximum message size and the fragment bound.
+ * Fragments are copied into one buffer as they come, never kept as the frames they arrived in.
  */
 export class MessageAssembler {
   readonly #maxMessageBytes: number;
   #kind: "text" | "binary" | null = null;
-  #parts: Uint8Array[] = [];
-  #size = 0;
+  readonly #message = new ByteBuilder();
+  #fragments = 0;
 
   constructor(maxMessageBytes: number) {
     this.#maxMessageBytes = maxMessageBytes;
@@ -172,7 +251,15 @@ export class MessageAssembler {
 
   /** Bytes held for an unfinished fragmented message. */
   get bufferedBytes(): number {
-    return this.#size;
+    return this.#message.length;
+  }
+
+  get retainedChunks(): number {
+    return this.#message.capacity > 0 ? 1 : 0;
+  }
+
+  get retainedBytes(): number {
+    return this.#message.capacity;
   }
 
   accept(frame: Frame): WsEvent | null {
@@ -184,24 +271,31 @@ export class MessageAssembler {
       case Opcode.close:
         return { type: "close", ...parseClosePayload(frame.payload) };
       case Opcode.text:
-      case Opcode.binary:
+      case Opcode.binary: {
         if (this.#kind !== null)
           throw new WebSocketProtocolError(1002, "new data frame inside a fragmented message");
-        if (frame.fin) return this.#finish(frame.opcode === Opcode.text ? "text" : "binary", frame.payload);
-        this.#kind = frame.opcode === Opcode.text ? "text" : "binary";
+        const kind = frame.opcode === Opcode.text ? "text" : "binary";
+        if (frame.fin) return this.#finish(kind, frame.payload);
+        this.#kind = kind;
+        this.#fragments = 1;
         this.#add(frame.payload);
         return null;
+      }
       case Opcode.continuation: {
         const kind = this.#kind;
         if (kind === null)
           throw new WebSocketProtocolError(1002, "continuation frame without a message to continue");
+        if (++this.#fragments > MAX_MESSAGE_FRAGMENTS) {
+          throw new WebSocketProtocolError(
+            1008,
+            `message split into more than ${MAX_MESSAGE_FRAGMENTS} fragments`,
+          );
+        }
         this.#add(frame.payload);
         if (!frame.fin) return null;
-        const whole = concatBytes(this.#parts, this.#size);
         this.#kind = null;
-        this.#parts = [];
-        this.#size = 0;
-        return this.#finish(kind, whole);
+        this.#fragments = 0;
+        return this.#finish(kind, this.#message.take());
       }
       default:
         throw new WebSocketProtocolError(1002, `unexpected opcode ${frame.opcode}`);
@@ -209,11 +303,10 @@ export class MessageAssembler {
   }
 
   #add(payload: Uint8Array): void {
-    this.#size += payload.length;
-    if (this.#size > this.#maxMessageBytes) {
+    if (this.#message.length + payload.length > this.#maxMessageBytes) {
       throw new WebSocketProtocolError(1009, `message exceeds the ${this.#maxMessageBytes}-byte limit`);
     }
-    this.#parts.push(payload);
+    if (payload.length > 0) this.#message.append(payload, this.#maxMessageBytes);
   }
 
   #finish(kind: "text" | "binary", payload: Uint8Array): WsEvent {
@@ -230,22 +323,49 @@ export class MessageAssembler {
 export class WsReader {
   readonly #decoder: FrameDecoder;
   readonly #assembler: MessageAssembler;
+  #error: WebSocketProtocolError | null = null;
 
   constructor(opts: FrameDecoderOptions) {
     this.#decoder = new FrameDecoder(opts);
     this.#assembler = new MessageAssembler(opts.maxMessageBytes);
   }
 
+  /** Bytes of the frame and message in progress. */
   get bufferedBytes(): number {
     return this.#decoder.bufferedBytes + this.#assembler.bufferedBytes;
   }
 
-  push(chunk: Uint8Array): WsEvent[] {
-    const events: WsEvent[] = [];
-    for (const frame of this.#decoder.push(chunk)) {
-      const event = this.#assembler.accept(frame);
-      if (event !== null) events.push(event);
+  /** Byte arrays kept between reads: at most two (the frame and the message in progress). */
+  get retainedChunks(): number {
+    return this.#decoder.retainedChunks + this.#assembler.retainedChunks;
+  }
+
+  /** Bytes those arrays keep alive: at most about twice the payload in progress, whatever the reads. */
+  get retainedBytes(): number {
+    return this.#decoder.retainedBytes + this.#assembler.retainedBytes;
+  }
+
+  /**
+   * Queues `chunk` and yields the events it completes, decoding as the caller iterates. The events
+   * before a protocol violation are yielded first; the violation is thrown when iteration reaches
+   * it, so a caller delivers what the peer sent correctly before it closes the connection. Bytes a
+   * caller did not iterate to stay queued for the next call.
+   */
+  *push(chunk: Uint8Array): Generator<WsEvent, void, undefined> {
+    if (this.#error) throw this.#error;
+    this.#decoder.write(chunk);
+    for (;;) {
+      let event: WsEvent | null;
+      try {
+        const frame = this.#decoder.next();
+        if (frame === null) return;
+        event = this.#assembler.accept(frame);
+      } catch (err) {
+        // A violation ends the stream for good: nothing after it is decoded, on any later call.
+        if (err instanceof WebSocketProtocolError) this.#error = err;
+        throw err;
+      }
+      if (event !== null) yield event;
     }
-    return events;
   }
 }
