@@ -36,7 +36,13 @@ export async function connectFetchWebSocket(
   const signals = [AbortSignal.timeout(opts.connectTimeoutMs), ...(opts.signal ? [opts.signal] : [])];
   let response: Response;
   try {
-    response = await fetch(fetchUrlFor(opts.url), { headers, signal: AbortSignal.any(signals) });
+    response = await fetch(fetchUrlFor(opts.url), {
+      headers,
+      // Following a 3xx would carry the client's credential headers to another origin and step
+      // around the generic proxy's address guard; a redirect is a refused upgrade (502, as on sockets).
+      redirect: "manual",
+      signal: AbortSignal.any(signals),
+    });
   } catch (cause) {
     throw new UpstreamConnectError(
       `WebSocket upgrade via fetch failed: ${cause instanceof Error ? cause.message : String(cause)}`,
