@@ -1,5 +1,10 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { ensureTestTls } from "./test/mocks/tls-material";
+
+// Sets NODE_EXTRA_CA_CERTS to this run's test CA (see tls-material.ts). miniflare reads that variable
+// once, when it is first imported, so the plugin (which imports it) is loaded only after this line.
+ensureTestTls();
+const { cloudflareTest } = await import("@cloudflare/vitest-plugin");
 
 /**
  * Three tiers (DESIGN §9):

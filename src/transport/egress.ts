@@ -1,6 +1,6 @@
 import { BodyRecorder, REPLAY_BUFFER_LIMIT_BYTES, type SocketAttempt, shouldFallBack } from "./egress-policy";
 import type { TransportKind } from "./endpoint";
-import { UpstreamConnectError, type UpstreamError } from "./errors";
+import { UpstreamConnectError, type UpstreamError, UpstreamTlsError } from "./errors";
 import { type EgressRequest, fetchEgress, UpstreamFetchError } from "./fetch-egress";
 import { sanitizeRequestHeaders } from "./header-policy";
 import { withResponseHeaders } from "./response-headers";
@@ -95,12 +95,10 @@ function bothFailed(socketError: UpstreamError, fallbackError: unknown): unknown
   if (!(socketError instanceof UpstreamConnectError) || !(fallbackError instanceof UpstreamFetchError)) {
     return fallbackError;
   }
-  return new UpstreamConnectError(
-    `${socketError.message}; the fetch fallback failed too: ${fallbackError.message}`,
-    {
-      cause: fallbackError,
-    },
-  );
+  const message = `${socketError.message}; the fetch fallback failed too: ${fallbackError.message}`;
+  // A refused certificate fails fetch's own check as well: the TLS verdict stays the headline.
+  if (socketError instanceof UpstreamTlsError) return new UpstreamTlsError(message, { cause: fallbackError });
+  return new UpstreamConnectError(message, { cause: fallbackError });
 }
 
 /** Sends a request upstream through the endpoint's transport (see the rules above). */

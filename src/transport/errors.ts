@@ -82,8 +82,21 @@ export class UpstreamError extends GatewayError {
 
 /** TCP/TLS connection could not be established: try another transport or target. */
 export class UpstreamConnectError extends UpstreamError {
+  constructor(message: string, options?: { cause?: unknown }, reason = "upstream_connect_failed") {
+    super(502, reason, message, "before_write", options);
+  }
+}
+
+/**
+ * TCP connects but the TLS handshake fails: the upstream's certificate was refused (unknown issuer,
+ * another host name, expired) or the server broke off the handshake. The platform reports both the
+ * same way, so one class names both. Nothing was sent: the fallback rules of a connect failure apply
+ * (fetch checks certificates too, so a bad certificate fails there as well); fix the upstream's
+ * certificate or the target's host name.
+ */
+export class UpstreamTlsError extends UpstreamConnectError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(502, "upstream_connect_failed", message, "before_write", options);
+    super(message, options, "upstream_tls_failed");
   }
 }
 

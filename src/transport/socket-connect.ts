@@ -1,5 +1,5 @@
 import { connect } from "cloudflare:sockets";
-import { UpstreamConnectError, UpstreamTimeoutError } from "./errors";
+import { UpstreamConnectError, UpstreamTimeoutError, UpstreamTlsError } from "./errors";
 
 /**
  * Opens a raw TCP (or TLS) socket to an upstream URL. This is one of the only places allowed to call
@@ -48,11 +48,12 @@ function abortReason(signal: AbortSignal): unknown {
 }
 
 /**
- * Connects and waits until the socket is open. Failures are typed: a refused/unreachable host, a
- * TLS failure or a host `connect()` refuses (e.g. Cloudflare's own IPs) become
- * `UpstreamConnectError`; no answer within `connectTimeoutMs` becomes
- * `UpstreamTimeoutError("connect", ms, "before_write")`. Both are `before_write`: nothing was sent,
- * so the caller may always fall back. On failure the socket is closed.
+ * Connects and waits until the socket is open (for TLS: until the handshake, certificate check
+ * included, is done). Failures are typed: a refused/unreachable host or a host `connect()` refuses
+ * (e.g. Cloudflare's own IPs) becomes `UpstreamConnectError`; a TLS handshake that fails on a host
+ * that accepts TCP becomes `UpstreamTlsError` (see `tlsFailureOrConnect`); no answer within
+ * `connectTimeoutMs` becomes `UpstreamTimeoutError("connect", ms, "before_write")`. All are
+ * `before_write`: nothing was sent, so the caller may always fall back. On failure the socket is closed.
  */
 export async function openSocket(target: URL, opts: OpenSocketOptions): Promise<Socket> {
   const { signal, connectTimeoutMs } = opts;
@@ -91,7 +92,9 @@ export async function openSocket(target: URL, opts: OpenSocketOptions): Promise<
   });
   try {
     await Promise.race([
-      socket.opened.catch((cause: unknown) => {
+      socket.opened.catch(async (cause: unknown) => {
+        if (isSecureScheme(target.protocol))
+          throw await tlsFailureOrConnect(address, cause, connectTimeoutMs);
         throw new UpstreamConnectError(
           `cannot connect to ${address.hostname}:${address.port}: ${describe(cause)}`,
           { cause },
@@ -106,6 +109,54 @@ export async function openSocket(target: URL, opts: OpenSocketOptions): Promise<
   } finally {
     clearTimeout(timer);
     if (signal && onAbort) signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Names a failed TLS connect. workerd rejects `opened` with the same message ("proxy request failed,
+ * cannot connect to the specified address") whether the port refused, the host does not resolve, the
+ * certificate was refused or the server reset the handshake; the certificate verdict only reaches
+ * workerd's own log. So a plain TCP connect to the same address follows (no byte is written; closed at
+ * once): when it opens, TCP works and the handshake is what failed. Bounded by the connect timeout,
+ * which also bounds the whole `openSocket` call.
+ */
+async function tlsFailureOrConnect(
+  address: { hostname: string; port: number },
+  cause: unknown,
+  timeoutMs: number,
+): Promise<UpstreamConnectError> {
+  const where = `${address.hostname}:${address.port}`;
+  if (await tcpOpens(address, timeoutMs)) {
+    return new UpstreamTlsError(
+      `TLS handshake with ${where} failed: the upstream's certificate was not accepted (issued by an untrusted CA, for another host name, or expired), or the upstream broke off the handshake`,
+      { cause },
+    );
+  }
+  return new UpstreamConnectError(`cannot connect to ${where}: ${describe(cause)}`, { cause });
+}
+
+async function tcpOpens(address: { hostname: string; port: number }, timeoutMs: number): Promise<boolean> {
+  let probe: Socket;
+  try {
+    probe = connect(address, { secureTransport: "off", allowHalfOpen: false });
+  } catch {
+    return false;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      probe.opened.then(
+        () => true,
+        () => false,
+      ),
+      timedOut,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    closeQuietly(probe);
   }
 }
 

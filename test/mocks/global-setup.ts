@@ -7,7 +7,8 @@ import type { TestProject } from "vitest/node";
  * Starts every mock upstream in this folder (`*.mock.ts`, each exporting
  * `start(): Promise<RunningMock>`) on 127.0.0.1 with an ephemeral port, and provides their ports to
  * the tests as `inject("mockPorts")` (and, in workerd, as the `MOCK_PORTS` binding). A mock is named
- * after its file: `echo.mock.ts` → `mockPorts.echo`.
+ * after its file: `echo.mock.ts` → `mockPorts.echo`. `start` receives the port record as it fills,
+ * for a mock that forwards to another (`tls.mock.ts`); read it per connection, not at start.
  */
 export interface RunningMock {
   port: number;
@@ -28,8 +29,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const running: RunningMock[] = [];
   const ports: Record<string, number> = {};
   for (const file of files) {
-    const mod = (await import(pathToFileURL(join(dir, file)).href)) as { start(): Promise<RunningMock> };
-    const mock = await mod.start();
+    const mod = (await import(pathToFileURL(join(dir, file)).href)) as {
+      start(ports: Readonly<Record<string, number>>): Promise<RunningMock>;
+    };
+    const mock = await mod.start(ports);
     const name = file.slice(0, -".mock.ts".length);
     ports[name] = mock.port;
     for (const [extra, port] of Object.entries(mock.extraPorts ?? {})) ports[`${name}.${extra}`] = port;

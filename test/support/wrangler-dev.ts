@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { ensureTestTls } from "../mocks/tls-material";
 
 export interface RunningGateway {
   origin: string;
@@ -35,6 +36,8 @@ export async function startGateway(vars: Record<string, string>): Promise<Runnin
   const port = await freePort();
   const inspectorPort = await freePort();
   const persist = mkdtempSync(join(tmpdir(), "gateway-state-"));
+  // workerd trusts the test CA for outbound TLS (the `tls` mocks); already set under Vitest.
+  ensureTestTls();
   const args = [
     "wrangler",
     "dev",
@@ -53,7 +56,12 @@ export async function startGateway(vars: Record<string, string>): Promise<Runnin
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const child: ChildProcess = spawn("npx", args, {
     cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    env: {
+      ...process.env,
+      NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
+      WRANGLER_SEND_METRICS: "false",
+      CI: "true",
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
