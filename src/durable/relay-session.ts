@@ -9,7 +9,13 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { LiveResumption } from "../gemini/live";
-import { BadRequestError, GatewayError, UpstreamError } from "../transport/errors";
+import {
+  BadRequestError,
+  GatewayError,
+  UpstreamConnectError,
+  UpstreamError,
+  UpstreamTlsError,
+} from "../transport/errors";
 import { sanitizeRequestHeaders } from "../transport/header-policy";
 import { connectSocketWebSocket } from "../transport/socket-websocket";
 import { connectFetchWebSocket } from "../transport/ws-fallback";
@@ -29,6 +35,8 @@ import { recordSessionEvent, type SessionCountersEnv } from "./session-counters"
 
 /** How often a paused upstream reader re-checks whether the client drained its send buffer. */
 const DRAIN_POLL_MS = 10;
+/** How long a finished session's stats stay readable (`getStats`) before an alarm deletes them. */
+export const RELAY_STATS_RETENTION_MS = 10 * 60_000;
 
 export class RelaySession extends DurableObject<SessionCountersEnv> {
   #client: WebSocket | null = null;
@@ -117,8 +125,14 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
     try {
       return await connectSocketWebSocket(opts);
     } catch (err) {
-      if (err instanceof UpstreamError && err.phase === "before_write") return connectFetchWebSocket(opts);
-      throw err;
+      if (!(err instanceof UpstreamError && err.phase === "before_write")) throw err;
+      return connectFetchWebSocket(opts).catch((fallbackError: unknown) => {
+        // A refused certificate fails fetch's own check too: the TLS verdict stays the headline.
+        if (err instanceof UpstreamTlsError && fallbackError instanceof UpstreamConnectError) {
+          throw new UpstreamTlsError(`${err.message}; the fetch fallback failed too: ${fallbackError.message}`);
+        }
+        throw fallbackError;
+      });
     }
   }
 
@@ -304,6 +318,11 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
     this.#finish(lastClose?.code ?? 1011, lastClose?.reason ?? "upstream session could not be resumed");
   }
 
+  /** The stats' retention is over: the object's storage goes away (`getStats` then answers empty stats). */
+  override async alarm(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+  }
+
   /** A method, not a field comparison: TypeScript would keep a narrowing of `#state` across awaits. */
   #isClosed(): boolean {
     return this.#state === "closed";
@@ -349,7 +368,9 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
       closeCode: code === CLOSE_ABNORMAL ? 1011 : code,
       closeReason: reason,
     });
+    // Stored with its deadline: nothing a client can create stays in storage without one.
     this.ctx.storage.put("stats", this.#stats).catch(() => {});
+    this.ctx.storage.setAlarm(now + RELAY_STATS_RETENTION_MS).catch(() => {});
     recordSessionEvent(this.env, (p) => this.ctx.waitUntil(p), "websocket.closed");
   }
 }

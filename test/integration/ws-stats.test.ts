@@ -1,6 +1,7 @@
-import { env } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { getRelayStats } from "../../src/durable/relay-route";
+import { RELAY_STATS_RETENTION_MS } from "../../src/durable/relay-session";
 import { readSessionCounters } from "../../src/durable/session-counters";
 import { RelayClient } from "./ws-client";
 
@@ -33,5 +34,24 @@ describe("WebSocket relay: stats", () => {
     const after = await readSessionCounters(env);
     expect(after.websocket.completed).toBe(before.websocket.completed + 1);
     expect(after.websocket.active).toBe(before.websocket.active);
+  });
+
+  it("stores the final stats with a deadline: the alarm deletes them", async () => {
+    const c = await RelayClient.open("/echo?id=stats-expiry");
+    const id = c.response.headers.get("x-proxy-session-id")!;
+    c.ws.send("x");
+    await c.next();
+    const closedAt = Date.now();
+    c.ws.close(1000, "bye");
+    await c.closed;
+    const stub = env.RELAY_SESSION.get(env.RELAY_SESSION.idFromString(id));
+    // The close reaches the object asynchronously: wait for the stats it stores (no sleeping on a timer).
+    await expect.poll(() => runInDurableObject(stub, (_o, state) => state.storage.get("stats"))).toBeTruthy();
+    const alarm = await runInDurableObject(stub, (_o, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(alarm!).toBeGreaterThanOrEqual(closedAt);
+    expect(alarm!).toBeLessThanOrEqual(Date.now() + RELAY_STATS_RETENTION_MS);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await runInDurableObject(stub, async (_o, state) => (await state.storage.list()).size)).toBe(0);
   });
 });
