@@ -31,6 +31,7 @@
  * cannot wait for them: a Gemini session therefore owns its views (`parent: isolateHealthViews`, so
  * it starts from what the isolate knows) and settles them before it ends.
  */
+import { applyKeyOutcomes, type KeyOutcome, type KeyRecord, keyStateOf } from "../keys/key-state";
 import type { EndpointConfig } from "../transport/endpoint";
 import {
   applyOutcomes,
@@ -90,7 +91,14 @@ interface EndpointView {
   /** Health-clock time of the last sync attempt; null before the first. */
   syncedAt: number | null;
   pending: Outcome[];
+  /** The endpoint's key-pool records (issue 14) and key outcomes queued for the next sync. */
+  keys: Record<string, KeyRecord>;
+  pendingKeys: KeyOutcome[];
   sender: Sender | null;
+}
+
+function hasPending(view: EndpointView): boolean {
+  return view.pending.length > 0 || view.pendingKeys.length > 0;
 }
 
 function targetUrls(endpoint: EndpointConfig): string[] {
@@ -139,6 +147,27 @@ export class HealthViews {
     this.#schedule(view, endpoint, policy, ctx, urgent);
   }
 
+  /** The endpoint's key records as these views know them (refreshed by the syncs `view()` starts). */
+  keyRecords(endpoint: EndpointConfig): Readonly<Record<string, KeyRecord>> {
+    return this.#viewOf(endpoint.name).keys;
+  }
+
+  /** Applies a key outcome to the local view at once and reports it with the endpoint's next sync. */
+  reportKey(
+    endpoint: EndpointConfig,
+    policy: HealthPolicy,
+    outcome: KeyOutcome,
+    ctx: HealthViewContext,
+  ): void {
+    const view = this.#viewOf(endpoint.name);
+    const before = keyStateOf(view.keys[outcome.fingerprint], outcome.at, outcome.generation);
+    applyKeyOutcomes(view.keys, [outcome]);
+    view.pendingKeys.push(outcome);
+    if (view.pendingKeys.length > MAX_PENDING_OUTCOMES) view.pendingKeys.shift();
+    const urgent = keyStateOf(view.keys[outcome.fingerprint], outcome.at, outcome.generation) !== before;
+    this.#schedule(view, endpoint, policy, ctx, urgent);
+  }
+
   /**
    * Claims the one probe of a `probing` target from the endpoint's object, with this caller's own
    * RPC (carrying the queued outcomes unless another caller's sync is in flight). When the object
@@ -153,7 +182,7 @@ export class HealthViews {
     const view = this.#viewOf(endpoint.name);
     const response = await this.#ownExchange(view, endpoint, policy, ctx.env, ctx.now, url);
     // Outcomes queued while this caller held the sender role go out in its own background.
-    if (view.pending.length > 0) this.#schedule(view, endpoint, policy, ctx, false);
+    if (hasPending(view)) this.#schedule(view, endpoint, policy, ctx, false);
     if (response) return response.probeClaimed;
     const record = view.records[url];
     return record !== undefined && claimProbe(record, ctx.now(), policy);
@@ -168,7 +197,7 @@ export class HealthViews {
   ): Promise<Record<string, TargetRecord>> {
     const view = this.#viewOf(endpoint.name);
     let response = await this.#ownExchange(view, endpoint, policy, env, now);
-    for (let round = 1; response && round < MAX_SYNC_ROUNDS && view.pending.length > 0; round++) {
+    for (let round = 1; response && round < MAX_SYNC_ROUNDS && hasPending(view); round++) {
       if (this.#liveSender(view)?.sending) break; // another caller's sync carries them
       response = await this.#ownExchange(view, endpoint, policy, env, now);
     }
@@ -210,6 +239,8 @@ export class HealthViews {
         records: seed ? structuredClone(seed.records) : {},
         syncedAt: seed?.syncedAt ?? null,
         pending: [],
+        keys: seed ? structuredClone(seed.keys) : {},
+        pendingKeys: [],
         sender: null,
       };
       this.#views.set(name, view);
@@ -273,7 +304,7 @@ export class HealthViews {
       }
       for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
         const response = await this.#exchange(view, endpoint, policy, ctx.env, ctx.now, true);
-        if (response === null || view.pending.length === 0 || view.sender !== sender) break;
+        if (response === null || !hasPending(view) || view.sender !== sender) break;
       }
     } catch {
       // #exchange never throws; kept so that a bug here cannot become an unhandled rejection.
@@ -316,7 +347,11 @@ export class HealthViews {
     claim?: string,
   ): Promise<SyncResponse | null> {
     const outcomes = carryOutcomes ? view.pending : [];
-    if (carryOutcomes) view.pending = [];
+    const keyOutcomes = carryOutcomes ? view.pendingKeys : [];
+    if (carryOutcomes) {
+      view.pending = [];
+      view.pendingKeys = [];
+    }
     view.syncedAt = now();
     const targets = targetUrls(endpoint);
     try {
@@ -326,16 +361,22 @@ export class HealthViews {
         targets,
         policy,
         outcomes,
+        ...(keyOutcomes.length > 0 ? { keyOutcomes } : {}),
         now: now(),
         ...(claim === undefined ? {} : { claimProbe: claim }),
       })) as SyncResponse;
       view.records = response.records;
       applyOutcomes(view.records, view.pending, policy, targets);
-      if (this.#parent !== null) this.#parent.#adopt(endpoint, policy, response.records, view.syncedAt);
+      view.keys = response.keys ?? {};
+      applyKeyOutcomes(view.keys, view.pendingKeys);
+      if (this.#parent !== null) this.#parent.#adopt(endpoint, policy, response, view.syncedAt);
       return response;
     } catch {
       // The object is unreachable: keep the local view and resend the outcomes with the next sync.
-      if (carryOutcomes) view.pending = outcomes.concat(view.pending).slice(-MAX_PENDING_OUTCOMES);
+      if (carryOutcomes) {
+        view.pending = outcomes.concat(view.pending).slice(-MAX_PENDING_OUTCOMES);
+        view.pendingKeys = keyOutcomes.concat(view.pendingKeys).slice(-MAX_PENDING_OUTCOMES);
+      }
       return null;
     }
   }
@@ -344,13 +385,15 @@ export class HealthViews {
   #adopt(
     endpoint: EndpointConfig,
     policy: HealthPolicy,
-    records: Record<string, TargetRecord>,
+    response: SyncResponse,
     syncedAt: number | null,
   ): void {
     const view = this.#viewOf(endpoint.name);
     if (syncedAt === null || (view.syncedAt !== null && view.syncedAt > syncedAt)) return;
-    view.records = structuredClone(records);
+    view.records = structuredClone(response.records);
     applyOutcomes(view.records, view.pending, policy, targetUrls(endpoint));
+    view.keys = structuredClone(response.keys ?? {});
+    applyKeyOutcomes(view.keys, view.pendingKeys);
     view.syncedAt = syncedAt;
   }
 }
