@@ -89,4 +89,18 @@ describe("sanitizeResponseHeaders", () => {
     );
     expect([...out.keys()].sort()).toEqual(["content-type", "x-request-id"]);
   });
+
+  it("removes every x-proxy-* header, whatever its case, so an upstream cannot forge the gateway's", () => {
+    const out = sanitizeResponseHeaders(
+      new Headers({
+        "X-Proxy-Error": "forged",
+        "x-proxy-session-id": "forged",
+        "x-proxy-fallback": "forged",
+        "x-proxy-whatever": "forged",
+        "x-proxyish": "kept",
+        "content-type": "application/json",
+      }),
+    );
+    expect([...out.keys()].sort()).toEqual(["content-type", "x-proxyish"]);
+  });
 });

@@ -106,12 +106,23 @@ export function hostHeaderFor(target: URL): string {
   return target.port ? `${target.hostname}:${target.port}` : target.hostname;
 }
 
-/** Returns a mutable copy of upstream response headers without hop-by-hop fields. */
+/**
+ * The gateway's own response headers (`x-proxy-error`, `x-proxy-session-id`, …): an upstream that sends
+ * one must not be able to pass it off as the gateway's, so every name with this prefix is removed
+ * before the gateway adds its own.
+ */
+const GATEWAY_RESPONSE_PREFIX = "x-proxy-";
+
+/**
+ * Returns a mutable copy of upstream response headers without hop-by-hop fields and without any
+ * `x-proxy-*` header.
+ */
 export function sanitizeResponseHeaders(headers: Headers): Headers {
   const listed = connectionListed(headers);
   const out = new Headers();
   for (const [name, value] of headers) {
     if (RESPONSE_HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    if (name.startsWith(GATEWAY_RESPONSE_PREFIX)) continue;
     out.append(name, value);
   }
   return out;

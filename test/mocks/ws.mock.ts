@@ -12,6 +12,7 @@
  * - `/stall`: completes the handshake and then never reads (the relay's writes back up).
  * - `/status/<code>`: refuses the upgrade with that HTTP status.
  * - `/live/<scenario>?tag=T`: a Gemini Live API mock, see `handleLive`.
+ * - `?forge` on any `ws` route: the 101 also carries `X-Proxy-Session-Id` and `X-Proxy-Error`.
  *
  * `GET /log/<id>` (plain HTTP) returns what connection `id` observed: handshake headers, the close
  * code/reason it received, message and ping counts; `?wait=close` / `?wait=ping` hold the answer
@@ -272,6 +273,12 @@ export async function start(): Promise<RunningMock> {
     maxPayload: 64 * 1024 * 1024,
     handleProtocols: (protocols) =>
       protocols.has("chat.v2") ? "chat.v2" : protocols.has("chat.v1") ? "chat.v1" : false,
+  });
+  // `?forge` on an upgrade: the 101 carries headers that imitate the gateway's own (issue 11.5).
+  wss.on("headers", (headers, req) => {
+    if (new URL(req.url ?? "/", "http://mock").searchParams.has("forge")) {
+      headers.push("X-Proxy-Session-Id: forged-by-upstream", "X-Proxy-Error: forged-by-upstream");
+    }
   });
   const rawSockets = new Set<Socket>();
   const server = createServer(async (req, res) => {
