@@ -129,7 +129,9 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
       return connectFetchWebSocket(opts).catch((fallbackError: unknown) => {
         // A refused certificate fails fetch's own check too: the TLS verdict stays the headline.
         if (err instanceof UpstreamTlsError && fallbackError instanceof UpstreamConnectError) {
-          throw new UpstreamTlsError(`${err.message}; the fetch fallback failed too: ${fallbackError.message}`);
+          throw new UpstreamTlsError(
+            `${err.message}; the fetch fallback failed too: ${fallbackError.message}`,
+          );
         }
         throw fallbackError;
       });
