@@ -13,7 +13,8 @@ declare module "vitest" {
 /**
  * Starts one gateway under `wrangler dev` for the e2e project, its presets remapped by `ENDPOINTS` to
  * the mock upstreams the first global setup started (`openai`, `claude` → the LLM mock; `gemini` → the
- * Gemini mock when present).
+ * Gemini mock when present; `tlsopenai` → the LLM mock over TLS, `tlsuntrusted` → a TLS mock whose
+ * certificate comes from a CA nobody trusts).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const ports = project.getProvidedContext().mockPorts;
@@ -24,6 +25,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     echo: { targets: local("echo") },
   };
   if (ports.gemini) endpoints.gemini = { targets: local("gemini"), gemini: true };
+  // Over TLS (tls.mock.ts): workerd trusts this run's test CA through NODE_EXTRA_CA_CERTS.
+  if (ports["tls.llm"]) {
+    endpoints.tlsopenai = { targets: `https://localhost:${ports["tls.llm"]}`, transport: "socket" };
+    endpoints.tlsuntrusted = { targets: `https://localhost:${ports["tls.untrusted"]}`, transport: "socket" };
+  }
   const gateway = await startGateway({
     AUTH_TOKEN: E2E_TOKEN,
     ENDPOINTS: JSON.stringify(endpoints),

@@ -4,7 +4,8 @@
  * decrypted bytes to a plain mock, so every existing mock feature works over TLS unchanged:
  *
  * - `tls` (the main port): trusted certificate for localhost/127.0.0.1 → the echo mock;
- * - `tls.gemini`, `tls.ws`: the same certificate → the Gemini mock / the WebSocket mock (`wss`);
+ * - `tls.gemini`, `tls.ws`, `tls.llm`: the same certificate → the Gemini mock / the WebSocket mock
+ *   (`wss`) / the LLM mock (the SDK end-to-end tests);
  * - `tls.untrusted`: a localhost/127.0.0.1 certificate from a CA nobody trusts → the echo mock;
  * - `tls.wronghost`: a trusted certificate for another host name only → the echo mock;
  * - `tls.handshake_reset`: reads the client's first handshake bytes (ClientHello), then resets the
@@ -96,29 +97,23 @@ function handshakeReset(): Server {
  */
 export async function start(ports: Readonly<Record<string, number>> = {}): Promise<RunningMock> {
   const material = ensureTestTls();
-  const opened: Record<string, Listening> = {
-    main: await listen(
-      front("main", material.server, () => ports.echo),
-      "main",
-    ),
-    gemini: await listen(
-      front("gemini", material.server, () => ports.gemini),
-      "gemini",
-    ),
-    ws: await listen(
-      front("ws", material.server, () => ports.ws),
-      "ws",
-    ),
-    untrusted: await listen(
-      front("untrusted", material.untrustedServer, () => ports.echo),
-      "untrusted",
-    ),
-    wronghost: await listen(
-      front("wronghost", material.wrongHost, () => ports.echo),
-      "wronghost",
-    ),
-    handshake_reset: await listen(handshakeReset(), "handshake_reset"),
+  // name → [certificate, the plain mock it relays to]
+  const fronts: Record<string, [{ cert: string; key: string }, string]> = {
+    main: [material.server, "echo"],
+    gemini: [material.server, "gemini"],
+    ws: [material.server, "ws"],
+    llm: [material.server, "llm"],
+    untrusted: [material.untrustedServer, "echo"],
+    wronghost: [material.wrongHost, "echo"],
   };
+  const opened: Record<string, Listening> = {};
+  for (const [name, [cert, backend]] of Object.entries(fronts)) {
+    opened[name] = await listen(
+      front(name, cert, () => ports[backend]),
+      name,
+    );
+  }
+  opened.handshake_reset = await listen(handshakeReset(), "handshake_reset");
   const control = createHttpServer((req, res) => {
     if (req.url === "/connections") {
       res.writeHead(200, { "content-type": "application/json" });
