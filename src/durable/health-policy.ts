@@ -136,7 +136,11 @@ export type OutcomeKind =
   | "timeout"
   | "reset"
   | "protocol_error"
-  | "upstream_error";
+  | "upstream_error"
+  /** A guarded stream (issue 12) was cut: it ended without its final event, broke off or stalled. */
+  | "stream_cut"
+  /** A guarded stream carried the upstream's own in-band error event (or a failed final event). */
+  | "stream_error";
 
 export interface Outcome {
   url: string;

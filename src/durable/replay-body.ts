@@ -11,11 +11,17 @@ export interface ReplayableBody {
   readonly replayable: boolean;
   /** The body for the next attempt (a fresh copy when replayable). */
   next(): ReadableStream<Uint8Array> | Uint8Array | null;
+  /**
+   * The buffered body itself, to read in place (never modify it, never hand it to a transport);
+   * `undefined` when the body streams through unbuffered.
+   */
+  readonly held: Uint8Array | null | undefined;
 }
 
 function fixed(bytes: Uint8Array | null): ReplayableBody {
   return {
     replayable: true,
+    held: bytes,
     // A copy per attempt: a transport may transfer (detach) the buffer it is given.
     next: () => (bytes === null ? null : bytes.slice()),
   };
@@ -25,6 +31,7 @@ function oneShot(stream: ReadableStream<Uint8Array>): ReplayableBody {
   let used = false;
   return {
     replayable: false,
+    held: undefined,
     next: () => {
       if (used) throw new Error("a streamed request body can be sent only once");
       used = true;

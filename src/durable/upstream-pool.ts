@@ -85,7 +85,35 @@ export interface DispatchContext {
    * Object may pass views it owns, so that every health report is its own I/O and it can wait for them.
    */
   views?: HealthViews;
+  /**
+   * Looks at every answer that is not a failure (not 5xx/429) before it is delivered: the stream
+   * integrity guard (`stream-guard-route.ts`) holds a stream's start there and may fail over.
+   */
+  inspect?: ResponseInspector;
 }
+
+/** What an inspector is told about the attempt whose answer it looks at. */
+export interface InspectedAttempt {
+  target: TargetConfig;
+  /** The request body as buffered for failover; `undefined` when it streamed through unbuffered. */
+  requestBody: Uint8Array | null | undefined;
+  /** Whether another target may still be tried if the inspector turns this answer down. */
+  mayFailOver: boolean;
+  /** Reports this attempt's outcome (head latency and status are the attempt's), at any later time. */
+  report(kind: OutcomeKind): void;
+}
+
+/**
+ * - `pass`: not the inspector's business; dispatch reports and delivers the answer as usual;
+ * - `deliver`: deliver this response instead; the inspector reports the outcome itself (`report`);
+ * - `fail_over`: the answer is a failure after all; the inspector reported it; try the next target.
+ */
+export type InspectVerdict =
+  | { kind: "pass" }
+  | { kind: "deliver"; response: Response }
+  | { kind: "fail_over"; cause: string };
+
+export type ResponseInspector = (response: Response, attempt: InspectedAttempt) => Promise<InspectVerdict>;
 
 export interface DispatchResult {
   response: Response;
@@ -252,6 +280,31 @@ export async function dispatch(
     const latencyMs = Math.max(0, at - attemptStart);
     const status = response.status;
     const failed = status === 429 || status >= 500;
+    const canRetry =
+      !isLast && now() - startedAt < policy.failoverDeadlineMs && tried.size < endpoint.targets.length;
+    if (!failed && ctx.inspect) {
+      const report = (kind: OutcomeKind) =>
+        views.report(endpoint, policy, { url: target.url, at: now(), kind, status, latencyMs }, viewCtx);
+      const verdict = await ctx.inspect(response, {
+        target,
+        requestBody: body.held,
+        mayFailOver: canRetry,
+        report,
+      });
+      if (verdict.kind === "fail_over") {
+        failures.push({ target, status, cause: verdict.cause });
+        continue;
+      }
+      if (verdict.kind === "deliver") {
+        return {
+          response: withAttempts(verdict.response, attempt),
+          target,
+          attempts: attempt,
+          transport: result.transport,
+          fallbackReason: result.fallbackReason,
+        };
+      }
+    }
     if (status === 429) {
       const cooldown = retryAfterMs(response.headers.get("retry-after"), at, policy);
       views.report(
@@ -264,8 +317,6 @@ export async function dispatch(
       const kind: OutcomeKind = status >= 500 ? "http_5xx" : "success";
       views.report(endpoint, policy, { url: target.url, at, kind, status, latencyMs }, viewCtx);
     }
-    const canRetry =
-      !isLast && now() - startedAt < policy.failoverDeadlineMs && tried.size < endpoint.targets.length;
     // Out of attempts: a lone attempt's answer and a final 429 (its Retry-After tells the client when
     // to come back) reach the client as the upstream sent them.
     if (!failed || (!canRetry && (maxAttempts === 1 || status === 429))) {

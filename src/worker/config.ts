@@ -15,6 +15,7 @@ import type {
   TransportKind,
 } from "../transport/endpoint";
 import { ConfigError } from "../transport/errors";
+import { parseStreamGuardConfig, type StreamGuardConfig } from "../stream/guard-config";
 import { type ExtraHeaderDrops, NO_EXTRA_HEADER_DROPS } from "../transport/header-policy";
 import { BUILTIN_PRESETS, type PresetDefinition } from "./presets";
 
@@ -33,6 +34,7 @@ export interface GatewayVars {
   GEMINI_RETRY_PROMPT_KO?: string;
   GEMINI_ENGINE?: string;
   DROP_REQUEST_HEADERS?: string;
+  STREAM_GUARD?: string | object;
 }
 
 export type GeminiEngineConfig = ReturnType<typeof parseGeminiEngineConfig>;
@@ -54,6 +56,8 @@ export interface GatewayConfig {
   overridden: ReadonlySet<string>;
   /** `DROP_REQUEST_HEADERS`: client headers the operator adds to the header policy. */
   extraDroppedHeaders: ExtraHeaderDrops;
+  /** `STREAM_GUARD`: bounds of the stream integrity guard (hold before commit, idle). */
+  streamGuard: StreamGuardConfig;
 }
 
 /** Defaults of DESIGN §5, also shown by the dashboard. */
@@ -112,6 +116,7 @@ export function loadConfig(vars: GatewayVars): GatewayConfig {
     vars.GEMINI_RETRY_PROMPT_KO,
     vars.GEMINI_ENGINE,
     vars.DROP_REQUEST_HEADERS,
+    vars.STREAM_GUARD,
   ]);
   if (cached?.key === key) return cached.config;
   const config = parseConfig(vars);
@@ -143,6 +148,7 @@ export function parseConfig(vars: GatewayVars): GatewayConfig {
     endpoints,
     overridden,
     extraDroppedHeaders: parseHeaderDrops(vars.DROP_REQUEST_HEADERS),
+    streamGuard: parseStreamGuardConfig(vars.STREAM_GUARD),
   };
 }
 

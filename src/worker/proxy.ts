@@ -5,6 +5,7 @@
  */
 import { handleGeminiRequest } from "../durable/gemini-route";
 import { isWebSocketUpgrade, openRelay, UpgradeRequiredError } from "../durable/relay-route";
+import { streamFormatFor, streamGuardInspector } from "../durable/stream-guard-route";
 import { dispatch } from "../durable/upstream-pool";
 import { egress } from "../transport/egress";
 import type { EndpointConfig, TransportKind } from "../transport/endpoint";
@@ -78,6 +79,8 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
       },
     );
   }
+  // Every OpenAI- or Anthropic-style streaming route is watched by the integrity guard (issue 12).
+  const streamFormat = streamFormatFor(raw.method, route.rest);
   const result = await dispatch(
     endpoint,
     { method: raw.method, rest: route.rest, search: url.search, headers: raw.headers, body: raw.body },
@@ -86,6 +89,9 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
       waitUntil: (promise) => g.ctx.waitUntil(promise),
       aggressiveFallback: config.aggressiveFallback,
       signal: raw.signal,
+      ...(streamFormat
+        ? { inspect: streamGuardInspector(streamFormat, config.streamGuard, raw.signal) }
+        : {}),
     },
   );
   g.log.target_host = new URL(result.target.url).host;
