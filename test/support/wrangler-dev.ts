@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ensureTestTls } from "../mocks/tls-material";
 
 export interface RunningGateway {
   origin: string;
@@ -36,8 +35,6 @@ export async function startGateway(vars: Record<string, string>): Promise<Runnin
   const port = await freePort();
   const inspectorPort = await freePort();
   const persist = mkdtempSync(join(tmpdir(), "gateway-state-"));
-  // workerd trusts the test CA for outbound TLS (the `tls` mocks); already set under Vitest.
-  ensureTestTls();
   const args = [
     "wrangler",
     "dev",
@@ -57,8 +54,9 @@ export async function startGateway(vars: Record<string, string>): Promise<Runnin
   const child: ChildProcess = spawn("npx", args, {
     cwd: ROOT,
     env: {
+      // Carries NODE_EXTRA_CA_CERTS, which vitest.config.ts set to this run's test CA
+      // (test/mocks/tls-material.ts): wrangler dev's workerd then trusts the `tls` mocks.
       ...process.env,
-      NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
       WRANGLER_SEND_METRICS: "false",
       CI: "true",
     },
