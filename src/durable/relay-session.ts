@@ -9,6 +9,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { LiveResumption } from "../gemini/live";
+import { ResumeBudget } from "../gemini/live-budget";
 import {
   BadRequestError,
   GatewayError,
@@ -35,6 +36,16 @@ import { recordSessionEvent, type SessionCountersEnv } from "./session-counters"
 
 /** How often a paused upstream reader re-checks whether the client drained its send buffer. */
 const DRAIN_POLL_MS = 10;
+/** The close a resumed connection answered its setup with: an answer, so the relay passes it on instead of retrying. */
+class ResumeRefused extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(`resumed upstream closed with ${code}`);
+  }
+}
+
 /** How long a finished session's stats stay readable (`getStats`) before an alarm deletes them. */
 export const RELAY_STATS_RETENTION_MS = 10 * 60_000;
 
@@ -47,6 +58,7 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
   #settings: RelaySettings | null = null;
   #connectOpts: UpstreamWsOptions | null = null;
   #live: LiveResumption | null = null;
+  #budget: ResumeBudget | null = null;
   #resuming = false;
   #awaitingSetup: { resolve: () => void; reject: (err: Error) => void } | null = null;
   #state: "idle" | "open" | "closing" | "closed" = "idle";
@@ -91,7 +103,18 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
       this.#state = "idle";
       return errorResponse(err);
     }
-    if (target.geminiLive) this.#live = new LiveResumption({ maxReplayBytes: settings.maxReplayBytes });
+    if (target.geminiLive) {
+      this.#live = new LiveResumption({ maxReplayBytes: settings.maxReplayBytes });
+      this.#budget = new ResumeBudget(
+        {
+          maxResumes: settings.maxResumesPerWindow,
+          windowMs: settings.resumeWindowMs,
+          backoffBaseMs: settings.resumeBackoffBaseMs,
+          backoffMaxMs: settings.resumeBackoffMaxMs,
+        },
+        Date.now,
+      );
+    }
     const pair = new WebSocketPair();
     const client = pair[0];
     const server = pair[1];
@@ -233,7 +256,7 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
   #onUpstreamClose(code: number, reason: string, _clean: boolean): void {
     if (this.#state === "closed") return;
     if (this.#awaitingSetup) {
-      this.#awaitingSetup.reject(new Error(`resumed upstream closed with ${code}`));
+      this.#awaitingSetup.reject(new ResumeRefused(code, reason));
       return;
     }
     if (this.#state === "closing") {
@@ -242,11 +265,13 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
       this.#finish(echo.code, echo.reason);
       return;
     }
-    if (this.#live?.canResume && !this.#resuming) {
+    if (this.#resuming) return; // the resume loop owns the outcome
+    // Only a connection lost without a close frame is resumed (and `goAway`, see onUpstreamMessage). A close frame is
+    // the upstream's answer, e.g. 1007 for a message it rejects: resuming would replay that message and loop.
+    if (this.#live?.canResume && code === CLOSE_ABNORMAL) {
       this.#startResume({ code, reason });
       return;
     }
-    if (this.#resuming) return; // the resume loop owns the outcome
     this.#stats.closedBy = "upstream";
     this.#state = "closing";
     this.#finish(code, reason);
@@ -263,9 +288,22 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
     this.#resuming = true;
     live.pause();
     let lastClose = drop;
+    let closedBy: "upstream" | "relay" = "upstream";
     const settings = this.#settings!;
     try {
       for (let attempt = 0; attempt < settings.maxResumeAttempts && this.#state === "open"; attempt++) {
+        const delay = this.#budget!.claim();
+        if (delay === null) {
+          const seconds = Math.round(settings.resumeWindowMs / 1000);
+          lastClose = {
+            code: 1011,
+            reason: `gemini live: upstream lost ${this.#budget!.recent} times in ${seconds} s, not resuming again`,
+          };
+          closedBy = "relay";
+          break;
+        }
+        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+        if (this.#isClosed() || this.#state !== "open") break;
         let next: UpstreamWebSocket;
         try {
           next = await this.#connect();
@@ -296,9 +334,14 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
         next.send(setup);
         try {
           await setupDone;
-        } catch {
-          lastClose = lastClose ?? { code: 1011, reason: "upstream session could not be resumed" };
+        } catch (err) {
           next.abort();
+          if (err instanceof ResumeRefused && err.code !== CLOSE_ABNORMAL) {
+            // The upstream answered the resumed setup with a close: asking again would get the same answer.
+            lastClose = { code: err.code, reason: err.reason };
+            break;
+          }
+          lastClose = lastClose ?? { code: 1011, reason: "upstream session could not be resumed" };
           continue;
         } finally {
           this.#awaitingSetup = null;
@@ -313,8 +356,8 @@ export class RelaySession extends DurableObject<SessionCountersEnv> {
     }
     this.#resuming = false;
     if (this.#state !== "open") return;
-    // Resumption was not possible: the client gets the upstream's own code and reason.
-    this.#stats.closedBy = "upstream";
+    // Resumption was not possible: the client gets the upstream's own code and reason, or the relay's give-up.
+    this.#stats.closedBy = closedBy;
     this.#state = "closing";
     this.#upstream?.abort();
     this.#finish(lastClose?.code ?? 1011, lastClose?.reason ?? "upstream session could not be resumed");

@@ -11,6 +11,8 @@ describe("relay settings", () => {
     expect(resolveRelaySettings()).toEqual(DEFAULT_RELAY_SETTINGS);
     expect(resolveRelaySettings({ idleTimeoutMs: 50 }).idleTimeoutMs).toBe(50);
     expect(resolveRelaySettings({ maxResumeAttempts: 0 }).maxResumeAttempts).toBe(0);
+    expect(resolveRelaySettings({ maxResumesPerWindow: 0 }).maxResumesPerWindow).toBe(0);
+    expect(() => resolveRelaySettings({ resumeWindowMs: 0 })).toThrow(RangeError);
     expect(() => resolveRelaySettings({ maxMessageBytes: 0 })).toThrow(RangeError);
     expect(() => resolveRelaySettings({ idleTimeoutMs: Number.NaN })).toThrow(RangeError);
   });

@@ -2,6 +2,7 @@
  * What the Worker tells a `RelaySession` about one WebSocket session: where to go and within which
  * limits. Pure (shared by `relay-route.ts` in the Worker and the Durable Object).
  */
+import { DEFAULT_RESUME_BUDGET } from "../gemini/live-budget";
 import type { TransportKind } from "../transport/endpoint";
 
 export interface RelayTarget {
@@ -37,6 +38,15 @@ export interface RelaySettings {
   maxBufferedBytes: number;
   /** Gemini Live: reconnect attempts per drop before the client is closed with the upstream's code. */
   maxResumeAttempts: number;
+  /**
+   * Gemini Live: resumption connections allowed per session within `resumeWindowMs` (every attempt counts, also a
+   * failed one); beyond it the client is closed with 1011 and a reason saying so (see `live-budget.ts`).
+   */
+  maxResumesPerWindow: number;
+  resumeWindowMs: number;
+  /** Gemini Live: wait before the second resumption in a window, doubled for each further one, capped. */
+  resumeBackoffBaseMs: number;
+  resumeBackoffMaxMs: number;
   /** Gemini Live: bound on client messages kept for replay. */
   maxReplayBytes: number;
 }
@@ -55,6 +65,10 @@ export const DEFAULT_RELAY_SETTINGS: Readonly<RelaySettings> = Object.freeze({
   closeTimeoutMs: 5_000,
   maxBufferedBytes: 32 * 1024 * 1024,
   maxResumeAttempts: 3,
+  maxResumesPerWindow: DEFAULT_RESUME_BUDGET.maxResumes,
+  resumeWindowMs: DEFAULT_RESUME_BUDGET.windowMs,
+  resumeBackoffBaseMs: DEFAULT_RESUME_BUDGET.backoffBaseMs,
+  resumeBackoffMaxMs: DEFAULT_RESUME_BUDGET.backoffMaxMs,
   maxReplayBytes: 8 * 1024 * 1024,
 });
 
@@ -64,7 +78,8 @@ export function resolveRelaySettings(overrides?: Partial<RelaySettings>): RelayS
   for (const key of Object.keys(out) as (keyof RelaySettings)[]) {
     const value = overrides?.[key];
     if (value === undefined) continue;
-    if (!Number.isFinite(value) || value < 0 || (value === 0 && key !== "maxResumeAttempts")) {
+    const zeroAllowed = key === "maxResumeAttempts" || key === "maxResumesPerWindow";
+    if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
       throw new RangeError(`relay setting ${key} must be a positive number, got ${value}`);
     }
     out[key] = value;

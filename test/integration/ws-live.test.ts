@@ -86,3 +86,42 @@ describe("Gemini Live relay: transparent resumption", () => {
     expect(await c.closed).toEqual({ code: 4003, reason: "session over" });
   });
 });
+
+describe("Gemini Live relay: no reconnect storm (issue 11.7)", () => {
+  it("passes a 1007 close to the client with its reason and does not resume", async () => {
+    const c = await liveSession("reject", "reject-1");
+    expect((await collectEchoes(c, MESSAGES)).echoes).toEqual(expected);
+    // The session is resumable (the mock sent handles), yet a close frame is an answer, not a lost connection.
+    c.ws.send(turn("bad"));
+    expect(await c.closed).toEqual({ code: 1007, reason: "Request contains an invalid argument." });
+    const log = await wsMockLog<LiveSessionLog>("live-log", "reject-1", true);
+    expect(log.connections).toBe(1);
+    expect(log.resumedWith).toEqual([]);
+  });
+
+  it("resumes an upstream that drops after every message at most maxResumesPerWindow times, then closes clearly", async () => {
+    const maxResumesPerWindow = 3;
+    const c = await RelayClient.open("/live/dropeach?tag=dropeach-1", {
+      target: { geminiLive: true },
+      settings: {
+        maxResumesPerWindow,
+        resumeWindowMs: 60_000,
+        resumeBackoffBaseMs: 20,
+        resumeBackoffMaxMs: 50,
+      },
+    });
+    c.ws.send(JSON.stringify({ setup: { model: "models/gemini-live-mock", sessionResumption: {} } }));
+    expect(json(await c.next())).toEqual({ setupComplete: {} });
+    expect(json(await c.next())).toHaveProperty("sessionResumptionUpdate");
+    c.ws.send(turn("m0"));
+    const closed = await c.closed;
+    expect(closed.code).toBe(1011);
+    expect(closed.reason).toBe(
+      `gemini live: upstream lost ${maxResumesPerWindow} times in 60 s, not resuming again`,
+    );
+    const log = await wsMockLog<LiveSessionLog>("live-log", "dropeach-1");
+    // The first connection and one per granted resumption, no more.
+    expect(log.connections).toBe(1 + maxResumesPerWindow);
+    expect(log.consumed).toEqual([]);
+  });
+});

@@ -146,6 +146,11 @@ function sendJson(ws: WebSocket, value: unknown): void {
  * - `goaway`: after 3 consumed messages sends `goAway`, then drops the connection 1 s later;
  * - `drop`: receives a 4th message without consuming it and drops the connection (no close frame);
  * - `noresume`: sends no resumption updates; after 2 messages closes with 4003 "session over".
+ * Scenarios (every connection):
+ * - `reject`: a message whose text is `bad` is not consumed; the connection is closed with 1007 "Request contains an
+ *   invalid argument." (what the real service does with a message it rejects);
+ * - `dropeach`: answers `setup` with `setupComplete` and a resumable update, then drops the connection (no close
+ *   frame) on every other message without consuming it.
  */
 function handleLive(ws: WebSocket, scenario: string, tag: string, socket: Socket): void {
   let session: (LiveSessionLog & { snapshots: Map<string, number> }) | undefined;
@@ -174,12 +179,34 @@ function handleLive(ws: WebSocket, scenario: string, tag: string, socket: Socket
         liveSessions.set(tag, session);
       }
       sendJson(ws, { setupComplete: {} });
+      if (scenario === "dropeach") {
+        const s = session!;
+        const handle = `${tag}.${s.snapshots.size + 1}`;
+        s.snapshots.set(handle, s.consumed.length);
+        sendJson(ws, {
+          sessionResumptionUpdate: {
+            newHandle: handle,
+            resumable: true,
+            lastConsumedClientMessageIndex: "0",
+          },
+        });
+      }
       return;
     }
     const s = session!;
     const connIndex = index++;
     const text: string = msg.clientContent?.turns?.[0]?.parts?.[0]?.text ?? "";
     if (dropped) return;
+    if (scenario === "reject" && text === "bad") {
+      dropped = true;
+      ws.close(1007, "Request contains an invalid argument.");
+      return;
+    }
+    if (scenario === "dropeach") {
+      dropped = true;
+      socket.end();
+      return;
+    }
     if (first && scenario === "drop" && consumedHere === 3) {
       // Drop without a close frame and without consuming this message. end() (FIN) rather than
       // destroy(): with unread bytes in the kernel buffer destroy() sends a RST, which makes the
