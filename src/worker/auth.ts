@@ -22,3 +22,19 @@ export function isValidToken(configured: string | null, candidate: string | null
   if (configured === null || candidate === null || candidate === undefined) return false;
   return constantTimeEqual(configured, candidate);
 }
+
+/**
+ * True when a path segment carries the token, as written or percent-decoded: base64-style tokens hold
+ * `/`, `+` and `=`, which clients encode, and any encoding of the same token is accepted. Every route
+ * that takes a token in the path (the proxy routes and `/{token}/health`) uses this one check, and the
+ * request log redacts whatever segment it accepted (`loggedPath`).
+ */
+export function isValidPathToken(configured: string | null, segment: string): boolean {
+  if (isValidToken(configured, segment)) return true;
+  if (configured === null || !segment.includes("%")) return false;
+  try {
+    return isValidToken(configured, decodeURIComponent(segment));
+  } catch {
+    return false;
+  }
+}

@@ -14,7 +14,9 @@ export interface GatewayContext {
   log: Partial<RequestLog>;
 }
 
-/** Secrets to scrub from anything that leaves: the proxy token. */
+/** Secrets to scrub from anything that leaves: the proxy token, as written and percent-encoded. */
 export function secretsOf(config: GatewayConfig): string[] {
-  return config.authToken ? [config.authToken] : [];
+  if (!config.authToken) return [];
+  const encoded = encodeURIComponent(config.authToken);
+  return encoded === config.authToken ? [config.authToken] : [config.authToken, encoded];
 }

@@ -5,9 +5,10 @@
 import { buildHealthReport, type HealthReport } from "../durable/health-report";
 import { readRegisteredEndpoints } from "../durable/session-counters";
 import { BadRequestError, UnauthorizedError } from "../transport/errors";
-import { isValidToken, TOKEN_HEADER } from "./auth";
+import { isValidPathToken, isValidToken, TOKEN_HEADER } from "./auth";
 import type { GatewayContext } from "./context";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics";
+import { splitFirstSegment } from "./route";
 
 /**
  * `pathToken` is set for `/{token}/health`. With `AUTH_TOKEN` configured the token must come by path
@@ -40,8 +41,13 @@ async function readHealthReport(
 ): Promise<HealthReport> {
   const { config } = g;
   if (config.authToken !== null) {
-    const candidate = pathToken ?? g.raw.headers.get(TOKEN_HEADER);
-    if (!isValidToken(config.authToken, candidate)) {
+    // The path form accepts exactly what the proxy routes accept: the raw first segment, as written
+    // or percent-decoded (the router's parameter is not trusted to keep the client's spelling).
+    const authenticated =
+      pathToken !== null
+        ? isValidPathToken(config.authToken, splitFirstSegment(g.url.pathname)[0])
+        : isValidToken(config.authToken, g.raw.headers.get(TOKEN_HEADER));
+    if (!authenticated) {
       throw new UnauthorizedError(`/${page} needs the token: send x-proxy-token or call /{token}/${page}`);
     }
   }

@@ -10,7 +10,7 @@ import { decorate, preflightResponse } from "./cors";
 import { renderDashboard } from "./dashboard";
 import { toErrorResponse } from "./errors";
 import { handleHealth, handleMetrics } from "./health-route";
-import { logRequest, redact } from "./log";
+import { loggedPath, logRequest } from "./log";
 import { handleProxy } from "./proxy";
 import { isProxyPrefix } from "./route";
 
@@ -76,10 +76,12 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
   const url = new URL(request.url);
   const log: GatewayContext["log"] = {};
   let secrets: string[] = [];
+  let token: string | null = null;
   let response: Response;
   try {
     const config = loadConfig(env);
     secrets = secretsOf(config);
+    token = config.authToken;
     response = await router.fetch(request, { raw: request, url, env, ctx, config, requestId, log });
   } catch (error) {
     response = toErrorResponse(error, requestId, secrets);
@@ -88,8 +90,7 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
   logRequest({
     request_id: requestId,
     method: request.method,
-    // Session ids are capabilities: whoever reads the log must not be able to re-attach.
-    path: redact(url.pathname + url.search, secrets).replace(/^\/sessions\/[^/?]+/, "/sessions/[id]"),
+    path: loggedPath(url, token, secrets),
     route: "unknown",
     ...log,
     status: response.status,

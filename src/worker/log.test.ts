@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redact } from "./log";
+import { loggedPath, redact } from "./log";
 
 describe("redact", () => {
   it("removes configured secrets, ?key= values and key shapes", () => {
@@ -10,5 +10,29 @@ describe("redact", () => {
     expect(out).not.toContain("sk-abcdefghijkl");
     expect(out).toContain("alt=sse");
     expect(out).toContain("key=[redacted]");
+  });
+});
+
+describe("loggedPath", () => {
+  const token = "ab/cd+ef==";
+  const path = (p: string) => loggedPath(new URL(`http://gw${p}`), token, [token]);
+
+  it.each([
+    ["/ab%2Fcd%2Bef%3D%3D/openai/v1?x=1", "/[redacted]/openai/v1?x=1"],
+    ["/ab%2fcd+ef==/openai/v1", "/[redacted]/openai/v1"],
+    ["/%61b%2Fcd%2Bef%3D%3D/health", "/[redacted]/health"],
+    ["/ab%2Fcd%2Bef%3D%3D", "/[redacted]"],
+  ])("replaces an authenticating first segment %s whole", (input, expected) => {
+    expect(path(input)).toBe(expected);
+  });
+
+  it("leaves a first segment that does not authenticate", () => {
+    expect(path("/openai/v1/models")).toBe("/openai/v1/models");
+    expect(path("/ab%2Fcd/openai")).toBe("/ab%2Fcd/openai");
+    expect(loggedPath(new URL("http://gw/x%2F/y"), null)).toBe("/x%2F/y");
+  });
+
+  it("hides session ids", () => {
+    expect(path("/sessions/0123abcd?from=3")).toBe("/sessions/[id]?from=3");
   });
 });

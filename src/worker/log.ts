@@ -3,12 +3,30 @@
  * query values redacted; request and response bodies (prompts, answers) are never logged.
  */
 
+import { isValidPathToken } from "./auth";
+
 const REDACTED = "[redacted]";
 
 /** Query parameters that carry credentials in the APIs we front (`?key=` for Gemini, …). */
 const SECRET_QUERY = /([?&](?:key|api_key|apikey|access_token|token|auth|x-goog-api-key)=)[^&#\s"']*/gi;
 /** Bearer tokens and provider keys that may end up inside upstream error text. */
 const SECRET_SHAPES = /\b(?:Bearer\s+[A-Za-z0-9._~+/-]+=*|sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,})/g;
+
+/**
+ * The request's path and query as logged. A first segment that authenticated (the token in any
+ * spelling the routes accept, e.g. percent-encoded) is replaced whole, so no form of the token is
+ * written; then configured secrets and credential query values are redacted. Session ids are
+ * capabilities: whoever reads the log must not be able to re-attach.
+ */
+export function loggedPath(url: URL, token: string | null, secrets: readonly string[] = []): string {
+  let path = url.pathname;
+  const slash = path.indexOf("/", 1);
+  const first = slash === -1 ? path.slice(1) : path.slice(1, slash);
+  if (first !== "" && isValidPathToken(token, first)) {
+    path = `/${REDACTED}${slash === -1 ? "" : path.slice(slash)}`;
+  }
+  return redact(path + url.search, secrets).replace(/^\/sessions\/[^/?]+/, "/sessions/[id]");
+}
 
 /** Removes configured secrets, `?key=` values and well-known key shapes from a string. */
 export function redact(text: string, secrets: readonly string[] = []): string {

@@ -5,7 +5,7 @@
  */
 import type { EndpointConfig } from "../transport/endpoint";
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from "../transport/errors";
-import { isValidToken } from "./auth";
+import { isValidPathToken, isValidToken } from "./auth";
 import type { GatewayConfig } from "./config";
 
 export type GenericScheme = "http" | "https" | "ws" | "wss";
@@ -32,16 +32,6 @@ export function splitFirstSegment(path: string): [string, string] {
   return slash === -1 ? [body, ""] : [body.slice(0, slash), body.slice(slash)];
 }
 
-function tokenMatches(config: GatewayConfig, segment: string): boolean {
-  if (isValidToken(config.authToken, segment)) return true;
-  if (!segment.includes("%")) return false;
-  try {
-    return isValidToken(config.authToken, decodeURIComponent(segment));
-  } catch {
-    return false;
-  }
-}
-
 export function resolveProxyRoute(
   pathname: string,
   config: GatewayConfig,
@@ -61,7 +51,7 @@ export function resolveProxyRoute(
 
   if (!known(segment)) {
     const [next, afterNext] = splitFirstSegment(remainder);
-    if (config.authToken !== null && tokenMatches(config, segment)) {
+    if (config.authToken !== null && isValidPathToken(config.authToken, segment)) {
       if (next === "")
         throw new NotFoundError(
           "no endpoint after the token: use /{token}/{preset}/… or /{token}/https/{host}/…",
