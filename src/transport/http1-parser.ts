@@ -26,7 +26,12 @@ export type ResponseEvent =
   | { type: "body"; data: Uint8Array }
   /** Trailer fields of a chunked body (a `Response` cannot carry them; callers may drop them). */
   | { type: "trailers"; headers: [string, string][] }
-  | { type: "end" };
+  | { type: "end" }
+  /**
+   * Only with `upgrade`: right after the final head, the bytes that followed it in the same push
+   * (for a 101, the first bytes of the new protocol). Parsing is over; no body is read.
+   */
+  | { type: "upgrade"; rest: Uint8Array };
 
 export interface ParserOptions {
   /** The request method: a response to HEAD has no body whatever its headers say. */
@@ -37,6 +42,12 @@ export interface ParserOptions {
   maxChunkLineBytes?: number;
   /** How many interim (1xx) responses are tolerated before the final one. Default 16. */
   maxInterimResponses?: number;
+  /**
+   * The request asked to switch protocols (a WebSocket handshake): a 101 is then a final head
+   * instead of an error, and parsing stops after the final head, whatever its status, with an
+   * `upgrade` event carrying the bytes that came after it.
+   */
+  upgrade?: boolean;
 }
 
 export const DEFAULT_MAX_HEAD_BYTES = 64 * 1024;
@@ -56,7 +67,8 @@ type State =
 
 const LF = 10;
 const CR = 13;
-const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: ([^\0]*))?$/;
+/** Reason phrase: HTAB, SP, VCHAR and obs-text (RFC 9112 §4), so no control character. */
+const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const CHUNK_SIZE = /^([0-9A-Fa-f]+)[ \t]*(;.*)?$/;
 const latin1 = new TextDecoder("latin1");
@@ -71,6 +83,7 @@ export class Http1ResponseParser {
   readonly #maxHeadBytes: number;
   readonly #maxChunkLineBytes: number;
   readonly #maxInterim: number;
+  readonly #upgrade: boolean;
   #state: State = "status";
   /** Bytes of the current, incomplete line. */
   #line: Uint8Array[] = [];
@@ -92,6 +105,7 @@ export class Http1ResponseParser {
     this.#maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
     this.#maxChunkLineBytes = options.maxChunkLineBytes ?? DEFAULT_MAX_CHUNK_LINE_BYTES;
     this.#maxInterim = options.maxInterimResponses ?? DEFAULT_MAX_INTERIM;
+    this.#upgrade = options.upgrade ?? false;
   }
 
   /** True once the response is complete (bytes after that are ignored: the socket is closed). */
@@ -134,6 +148,10 @@ export class Http1ResponseParser {
           if (lf < 0) return events;
           offset = lf + 1;
           this.#onLine(this.#takeLine(), events);
+          if (this.#upgrade && this.#headSeen) {
+            events.push({ type: "upgrade", rest: chunk.subarray(offset) });
+            return events;
+          }
         }
       }
     }
@@ -266,14 +284,19 @@ export class Http1ResponseParser {
     let end = line.length;
     while (start < end && (line[start] === 0x20 || line[start] === 0x09)) start++;
     while (end > start && (line[end - 1] === 0x20 || line[end - 1] === 0x09)) end--;
-    return [name, utf8.decode(line.subarray(start, end))];
+    const value = line.subarray(start, end);
+    // RFC 9110 §5.5: a value is visible characters, obs-text, SP and HTAB; a control character is
+    // refused (as llhttp and h11 do), not passed on to whoever reads the header next.
+    if (value.some((b) => (b < 0x20 && b !== 0x09) || b === 0x7f))
+      throw protocolError("control character in a header value");
+    return [name, utf8.decode(value)];
   }
 
   #onHeadEnd(events: ResponseEvent[]): void {
     const status = this.#status;
     this.#sectionBytes = 0;
-    if (status < 200) {
-      // 101 would switch protocols, which this client never asks for.
+    if (status < 200 && !(status === 101 && this.#upgrade)) {
+      // 101 switches protocols, which only an upgrade request asks for.
       if (status === 101) throw protocolError("unexpected 101 Switching Protocols");
       if (++this.#interimCount > this.#maxInterim) throw protocolError("too many interim responses");
       this.#state = "status";
@@ -288,33 +311,41 @@ export class Http1ResponseParser {
     };
     this.#fields = [];
     events.push({ type: "head", head });
-    this.#chooseBodyFraming(head, events);
+    if (this.#upgrade) this.#state = "done";
+    else this.#chooseBodyFraming(head, events);
   }
 
-  /** RFC 9112 §6.3, in order. */
+  /**
+   * RFC 9112 §6.3, in order, refusing every framing that another parser could read differently
+   * (the cases llhttp and h11 reject): Transfer-Encoding together with Content-Length (§6.3 item 3:
+   * "ought to be handled as an error"), empty framing fields, and transfer codings other than
+   * `chunked`, which the gateway would otherwise forward still encoded with the header that says so
+   * stripped as hop-by-hop.
+   */
   #chooseBodyFraming(head: ResponseHead, events: ResponseEvent[]): void {
     if (this.#method === "HEAD" || head.status === 204 || head.status === 304) {
       this.#end(events);
       return;
     }
-    const transferCodings = listValues(head.headers, "transfer-encoding");
-    if (transferCodings.length > 0) {
-      // Chunked must be the final coding to delimit the body; otherwise the body runs until close.
-      if (transferCodings[transferCodings.length - 1] === "chunked") {
-        this.#state = "chunk-size";
-      } else if (transferCodings.includes("chunked")) {
-        throw protocolError("chunked is not the final transfer coding");
-      } else {
-        this.#state = "close-body";
+    const transferEncoding = fieldLines(head.headers, "transfer-encoding");
+    const contentLength = fieldLines(head.headers, "content-length");
+    if (transferEncoding.length > 0) {
+      if (contentLength.length > 0)
+        throw protocolError("both Transfer-Encoding and Content-Length: the body length is ambiguous");
+      if (transferEncoding.some((line) => line.trim() === "")) throw protocolError("empty Transfer-Encoding");
+      const codings = transferEncoding.flatMap(listElements).map((c) => c.toLowerCase());
+      if (codings.length !== 1 || codings[0] !== "chunked") {
+        const named = JSON.stringify(codings.join(", ").slice(0, 60));
+        throw protocolError(`unsupported transfer coding ${named} (only chunked is accepted, once)`);
       }
-      // Transfer-Encoding overrides Content-Length; drop the latter so nobody trusts it.
-      head.headers = head.headers.filter(([n]) => n.toLowerCase() !== "content-length");
+      this.#state = "chunk-size";
       return;
     }
-    const lengths = listValues(head.headers, "content-length");
-    if (lengths.length > 0) {
-      const first = lengths[0] as string;
-      if (!/^[0-9]{1,15}$/.test(first) || lengths.some((v) => v !== first)) {
+    if (contentLength.length > 0) {
+      // A list of identical values is allowed (RFC 9110 §8.6); an empty line or element is not.
+      const values = contentLength.flatMap((line) => line.split(",").map((v) => v.trim()));
+      const first = values[0] as string;
+      if (!/^[0-9]{1,15}$/.test(first) || values.some((v) => v !== first)) {
         throw protocolError("invalid Content-Length");
       }
       this.#remaining = Number(first);
@@ -342,15 +373,15 @@ export class Http1ResponseParser {
   }
 }
 
-/** Comma-separated list values of a field across all its lines, lower-cased, empty elements dropped. */
-function listValues(headers: [string, string][], name: string): string[] {
-  const out: string[] = [];
-  for (const [n, v] of headers) {
-    if (n.toLowerCase() !== name) continue;
-    for (const part of v.split(",")) {
-      const token = part.trim().toLowerCase();
-      if (token) out.push(token);
-    }
-  }
-  return out;
+/** The values of every line of field `name` (case-insensitive), in order. */
+function fieldLines(headers: [string, string][], name: string): string[] {
+  return headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
+}
+
+/** Elements of a comma-separated list value, trimmed, empty elements dropped (RFC 9110 §5.6.1). */
+function listElements(value: string): string[] {
+  return value
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
 }

@@ -4,7 +4,6 @@
  * stays text, binary stays binary, any size up to the configured limit, and frames that arrive in the
  * same read as the 101 response are kept (the platform's `fetch` WebSocket gives no such control).
  */
-import { concatBytes } from "./bytes";
 import { UpstreamResetError, UpstreamTimeoutError } from "./errors";
 import { closeQuietly, openSocket } from "./socket-connect";
 import {
@@ -19,8 +18,8 @@ import {
 import {
   buildUpgradeRequest,
   generateWebSocketKey,
-  parseUpgradeResponse,
   type UpgradeResponseHead,
+  UpgradeResponseReader,
   validateUpgradeResponse,
 } from "./ws-handshake";
 import { WsReader } from "./ws-reader";
@@ -31,7 +30,7 @@ type Writer = WritableStreamDefaultWriter<Uint8Array>;
 
 /** Reads until the response head is complete, or fails with a typed error after `timeoutMs`. */
 async function readHandshakeHead(reader: Reader, timeoutMs: number): Promise<UpgradeResponseHead> {
-  let buffered: Uint8Array = new Uint8Array(0);
+  const response = new UpgradeResponseReader();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -47,8 +46,7 @@ async function readHandshakeHead(reader: Reader, timeoutMs: number): Promise<Upg
           "upstream closed the connection during the WebSocket handshake",
           "after_write",
         );
-      buffered = concatBytes([buffered, value]);
-      const head = parseUpgradeResponse(buffered);
+      const head = response.push(value);
       if (head) return head;
     }
   } finally {

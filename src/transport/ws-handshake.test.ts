@@ -6,11 +6,13 @@ import {
   generateWebSocketKey,
   parseProtocolList,
   parseUpgradeResponse,
+  UpgradeResponseReader,
   UpstreamHandshakeError,
   validateUpgradeResponse,
 } from "./ws-handshake";
 
 const enc = new TextEncoder();
+const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 
 function head(text: string, extra: Uint8Array = new Uint8Array(0)) {
@@ -89,6 +91,80 @@ describe("parseUpgradeResponse", () => {
     expect(head("HTTP/1.1 101\r\n\r\n").statusText).toBe("");
     expect(() => parseUpgradeResponse(enc.encode("SSH-2.0-OpenSSH\r\n\r\n"))).toThrow(UpstreamProtocolError);
     expect(() => parseUpgradeResponse(new Uint8Array(20_000).fill(0x41))).toThrow(UpstreamProtocolError);
+  });
+});
+
+/**
+ * The 101 is read by the same head parser as every other response (issue 11, item 11): each case
+ * below is one where the handshake's former parser of its own disagreed with `http1-parser.ts`.
+ */
+describe("parseUpgradeResponse: the one head parser's rules", () => {
+  const ACCEPT = "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+  const refuse = (text: string) => {
+    let err: unknown = null;
+    try {
+      parseUpgradeResponse(latin1(text));
+    } catch (e) {
+      err = e;
+    }
+    expect(err, JSON.stringify(text)).toBeInstanceOf(UpstreamProtocolError);
+    expect((err as UpstreamProtocolError).status).toBe(502);
+  };
+
+  it("refuses whitespace between a field name and its colon", () => {
+    refuse("HTTP/1.1 101 Switching Protocols\r\nUpgrade : websocket\r\n\r\n");
+    refuse("HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept\t: x\r\n\r\n");
+  });
+
+  it("refuses folded (obs-fold) lines", () => {
+    refuse("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n Connection: Upgrade\r\n\r\n");
+    refuse("HTTP/1.1 101 Switching Protocols\r\nX-A: a\r\n\tb: c\r\n\r\n");
+  });
+
+  it("refuses a lone CR, and reads a lone LF as a line end", () => {
+    refuse("HTTP/1.1 101 Switching Protocols\r\nX-A: a\rUpgrade: websocket\r\n\r\n");
+    const parsed = head(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\nConnection: Upgrade\r\n${ACCEPT}\r\n\r\n`,
+    );
+    expect(parsed.headers.get("upgrade")).toBe("websocket");
+    expect(parsed.headers.get("connection")).toBe("Upgrade");
+  });
+
+  it("refuses control characters in values and in the reason phrase", () => {
+    refuse("HTTP/1.1 101 Switching Protocols\r\nX-A: a\x01b\r\n\r\n");
+    refuse("HTTP/1.1 101 Switching Protocols\r\nX-A: a\x7f\r\n\r\n");
+    refuse("HTTP/1.1 101 Switching\x1bProtocols\r\n\r\n");
+    refuse("HTTP/1.1 101 Switching Protocols\r\nX-A: a\0b\r\n\r\n");
+  });
+
+  it("completes a head whose lines end in bare LF (it used to wait for CRLFCRLF forever)", () => {
+    const parsed = parseUpgradeResponse(
+      new Uint8Array([...latin1("HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\n\n"), 0x81, 0x00]),
+    );
+    expect(parsed?.status).toBe(101);
+    expect(parsed?.headers.get("upgrade")).toBe("websocket");
+    expect([...(parsed?.rest ?? [])]).toEqual([0x81, 0x00]);
+  });
+
+  it("skips interim responses before the 101, as for any response", () => {
+    const parsed = head(
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+    );
+    expect(parsed.status).toBe(101);
+  });
+
+  it("reads the head incrementally, however it is split, and keeps what follows it", () => {
+    const headText = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n${ACCEPT}\r\n\r\n`;
+    const wire = latin1(`${headText}\x81\x01A`);
+    for (let step = 1; step <= 7; step++) {
+      const reader = new UpgradeResponseReader();
+      let parsed: ReturnType<UpgradeResponseReader["push"]> = null;
+      let at = 0;
+      for (; at < wire.length && parsed === null; at += step) parsed = reader.push(wire.slice(at, at + step));
+      expect(parsed?.headers.get("sec-websocket-accept")).toBe("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+      // The rest of the read that completed the head; later reads go to the frame decoder directly.
+      expect(parsed?.rest).toEqual(wire.slice(headText.length, Math.min(at, wire.length)));
+    }
   });
 });
 

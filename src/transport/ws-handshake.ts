@@ -1,9 +1,11 @@
 /**
  * The client side of the RFC 6455 opening handshake, pure: builds the upgrade request bytes, parses
- * the upstream's answer incrementally and validates it. The caller supplies the random source and
+ * the upstream's answer incrementally (with the HTTP/1.1 head parser every response goes through)
+ * and validates it. The caller supplies the random source and
  * the already-sanitized headers (`sanitizeRequestHeaders` in `header-policy.ts`).
  */
 import { BadRequestError, UpstreamError, UpstreamProtocolError } from "./errors";
+import { Http1ResponseParser, type ResponseHead } from "./http1-parser";
 
 /** RFC 6455 §1.3: the GUID concatenated with the key before hashing. */
 const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -116,46 +118,52 @@ export interface UpgradeResponseHead {
   rest: Uint8Array;
 }
 
-function findHeadEnd(bytes: Uint8Array): number {
-  for (let i = 3; i < bytes.length; i++) {
-    if (bytes[i] === 0x0a && bytes[i - 1] === 0x0d && bytes[i - 2] === 0x0a && bytes[i - 3] === 0x0d)
-      return i + 1;
-  }
-  return -1;
-}
-
 /**
- * Parses the response head from the bytes read so far. Returns null when the head is not complete
- * yet; throws UpstreamProtocolError for a malformed or oversized head. Bytes after the blank line are
- * returned in `rest` and must be fed to the frame decoder (a server may send its first frame in the
- * same TCP segment as the 101).
+ * Reads the upstream's answer to the upgrade, incrementally, with the one HTTP/1.1 head parser
+ * (`http1-parser.ts`): a 101 is held to exactly the rules of every other response head (no
+ * whitespace before a colon, no folded lines, no bare CR or control characters, bare LF accepted as
+ * a line end, interim 1xx skipped, the size bounded).
  */
-export function parseUpgradeResponse(bytes: Uint8Array): UpgradeResponseHead | null {
-  const end = findHeadEnd(bytes);
-  if (end < 0) {
-    if (bytes.length > MAX_HANDSHAKE_HEAD_BYTES)
-      throw new UpstreamProtocolError("handshake response head too large");
+export class UpgradeResponseReader {
+  readonly #parser = new Http1ResponseParser({
+    method: "GET",
+    upgrade: true,
+    maxHeadBytes: MAX_HANDSHAKE_HEAD_BYTES,
+  });
+  #head: ResponseHead | null = null;
+
+  /**
+   * Feeds one read. Returns null while the head is incomplete; throws UpstreamProtocolError for a
+   * malformed or oversized head. `rest` holds the bytes after the head in this read, which must be
+   * fed to the frame decoder (a server may send its first frame in the same TCP segment as the 101).
+   */
+  push(chunk: Uint8Array): UpgradeResponseHead | null {
+    for (const event of this.#parser.push(chunk)) {
+      if (event.type === "head") this.#head = event.head;
+      else if (event.type === "upgrade" && this.#head) return toUpgradeHead(this.#head, event.rest);
+    }
     return null;
   }
-  if (end > MAX_HANDSHAKE_HEAD_BYTES) throw new UpstreamProtocolError("handshake response head too large");
-  const text = new TextDecoder("latin1").decode(bytes.subarray(0, end - 4));
-  const [statusLine = "", ...headerLines] = text.split("\r\n");
-  const match = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(statusLine);
-  if (!match)
-    throw new UpstreamProtocolError(
-      `bad status line in handshake response: ${JSON.stringify(statusLine.slice(0, 80))}`,
-    );
+}
+
+function toUpgradeHead(head: ResponseHead, rest: Uint8Array): UpgradeResponseHead {
   const headers = new Headers();
-  for (const line of headerLines) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) throw new UpstreamProtocolError("malformed header line in handshake response");
+  for (const [name, value] of head.headers) {
     try {
-      headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+      headers.append(name, value);
     } catch {
-      throw new UpstreamProtocolError("invalid header in handshake response");
+      throw new UpstreamProtocolError(
+        "header value not representable in handshake response",
+        "after_response",
+      );
     }
   }
-  return { status: Number(match[1]), statusText: match[2] ?? "", headers, rest: bytes.subarray(end) };
+  return { status: head.status, statusText: head.reason, headers, rest };
+}
+
+/** One-shot form of `UpgradeResponseReader` for bytes already gathered. */
+export function parseUpgradeResponse(bytes: Uint8Array): UpgradeResponseHead | null {
+  return new UpgradeResponseReader().push(bytes);
 }
 
 function tokens(value: string | null): string[] {
