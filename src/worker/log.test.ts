@@ -36,3 +36,29 @@ describe("loggedPath", () => {
     expect(path("/sessions/0123abcd?from=3")).toBe("/sessions/[id]?from=3");
   });
 });
+
+describe("redact: credential query names", () => {
+  it.each([
+    "api-key",
+    "API-Key",
+    "client_secret",
+    "sig",
+    "X-Amz-Signature",
+    "x-amz-signature",
+    "password",
+    "code",
+    "refresh_token",
+    "key",
+    "access_token",
+  ])("redacts the value of %s, first or later in the query", (name) => {
+    const out = redact(`/p?${name}=s3cr3t-value&keep=1&other=2&${name}=again-secret`);
+    expect(out).not.toContain("s3cr3t-value");
+    expect(out).not.toContain("again-secret");
+    expect(out).toContain(`?${name}=[redacted]`);
+    expect(out).toContain("keep=1");
+  });
+
+  it("keeps names that only resemble a credential name", () => {
+    expect(redact("/p?signal=on&codec=opus&keyword=x")).toBe("/p?signal=on&codec=opus&keyword=x");
+  });
+});

@@ -7,8 +7,34 @@ import { isValidPathToken } from "./auth";
 
 const REDACTED = "[redacted]";
 
-/** Query parameters that carry credentials in the APIs we front (`?key=` for Gemini, …). */
-const SECRET_QUERY = /([?&](?:key|api_key|apikey|access_token|token|auth|x-goog-api-key)=)[^&#\s"']*/gi;
+/**
+ * Query parameters that carry credentials (`?key=` for Gemini, signed-URL signatures such as S3's
+ * `X-Amz-Signature`, OAuth `code`/`refresh_token`/`client_secret`, …); names match case-insensitively.
+ */
+const SECRET_QUERY_NAMES = [
+  "key",
+  "api_key",
+  "api-key",
+  "apikey",
+  "access_token",
+  "refresh_token",
+  "id_token",
+  "token",
+  "auth",
+  "x-goog-api-key",
+  "client_secret",
+  "secret",
+  "password",
+  "code",
+  "sig",
+  "signature",
+  "x-amz-signature",
+  "x-amz-security-token",
+];
+const SECRET_QUERY = new RegExp(
+  `([?&](?:${SECRET_QUERY_NAMES.map((n) => n.replace(/[-_]/g, "[-_]")).join("|")})=)[^&#\\s"']*`,
+  "gi",
+);
 /** Bearer tokens and provider keys that may end up inside upstream error text. */
 const SECRET_SHAPES = /\b(?:Bearer\s+[A-Za-z0-9._~+/-]+=*|sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,})/g;
 
