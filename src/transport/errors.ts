@@ -50,10 +50,14 @@ export class NotFoundError extends GatewayError {
 
 /** The operator's configuration is invalid: fix the named variable. */
 export class ConfigError extends GatewayError {
+  /** Where the problem is: a variable, or a path inside one (`ENDPOINTS.mygroq.targets[1]`). */
   readonly variable: string;
+  /** The problem itself, without the "invalid configuration: <where>:" prefix. */
+  readonly detail: string;
   constructor(variable: string, message: string) {
     super(500, "config_invalid", `invalid configuration: ${variable}: ${message}`);
     this.variable = variable;
+    this.detail = message;
   }
 }
 

@@ -7,6 +7,7 @@
 import { resolveHealthPolicy } from "../durable/health-policy";
 import { parseGeminiEngineConfig } from "../gemini/engine-config";
 import type { RetryPrompts } from "../gemini/types";
+import { DEFAULT_STREAM_GUARD, parseStreamGuardConfig, type StreamGuardConfig } from "../stream/guard-config";
 import type {
   EndpointConfig,
   KeyPlacement,
@@ -15,7 +16,6 @@ import type {
   TransportKind,
 } from "../transport/endpoint";
 import { ConfigError } from "../transport/errors";
-import { parseStreamGuardConfig, type StreamGuardConfig } from "../stream/guard-config";
 import { type ExtraHeaderDrops, NO_EXTRA_HEADER_DROPS } from "../transport/header-policy";
 import { BUILTIN_PRESETS, type PresetDefinition } from "./presets";
 
@@ -99,56 +99,96 @@ export function parseBoolean(variable: string, raw: unknown, fallback: boolean):
   );
 }
 
+/** Every variable `parseConfig` reads (the cache key, and what `npm run check-config` collects). */
+export const GATEWAY_VARIABLES = [
+  "AUTH_TOKEN",
+  "PRESET_AUTH_ENABLED",
+  "GEMINI_SPECIAL_HANDLING_ENABLED",
+  "DEBUG_MODE",
+  "AGGRESSIVE_FALLBACK",
+  "ALLOW_PRIVATE_TARGETS",
+  "ENDPOINTS",
+  "GEMINI_RETRY_PROMPT_CN",
+  "GEMINI_RETRY_PROMPT_EN",
+  "GEMINI_RETRY_PROMPT_JA",
+  "GEMINI_RETRY_PROMPT_KO",
+  "GEMINI_ENGINE",
+  "DROP_REQUEST_HEADERS",
+  "STREAM_GUARD",
+] as const satisfies readonly (keyof GatewayVars)[];
+
 let cached: { key: string; config: GatewayConfig } | null = null;
 
 export function loadConfig(vars: GatewayVars): GatewayConfig {
-  const key = JSON.stringify([
-    vars.AUTH_TOKEN,
-    vars.PRESET_AUTH_ENABLED,
-    vars.GEMINI_SPECIAL_HANDLING_ENABLED,
-    vars.DEBUG_MODE,
-    vars.AGGRESSIVE_FALLBACK,
-    vars.ALLOW_PRIVATE_TARGETS,
-    vars.ENDPOINTS,
-    vars.GEMINI_RETRY_PROMPT_CN,
-    vars.GEMINI_RETRY_PROMPT_EN,
-    vars.GEMINI_RETRY_PROMPT_JA,
-    vars.GEMINI_RETRY_PROMPT_KO,
-    vars.GEMINI_ENGINE,
-    vars.DROP_REQUEST_HEADERS,
-    vars.STREAM_GUARD,
-  ]);
+  const key = JSON.stringify(GATEWAY_VARIABLES.map((name) => vars[name]));
   if (cached?.key === key) return cached.config;
   const config = parseConfig(vars);
   cached = { key, config };
   return config;
 }
 
+/**
+ * How a parsing step reports a `ConfigError`. The Worker lets the first one propagate (`throwFirst`:
+ * a request fails with it); `collectConfigProblems` records each one and carries on with `fallback`,
+ * so a single check names every problem. A step is as small as one target or one field, so a problem
+ * never hides another one elsewhere.
+ */
+type Check = <T>(step: () => T, fallback: T) => T;
+const throwFirst: Check = (step) => step();
+
+/** Parses the variables; throws the first problem as a `ConfigError`. */
 export function parseConfig(vars: GatewayVars): GatewayConfig {
+  return parseConfigWith(vars, throwFirst);
+}
+
+/**
+ * Parses the variables and returns every problem (each a `ConfigError` whose `variable` is its path,
+ * e.g. `ENDPOINTS.mygroq.targets[1]`) and, when there is none, the configuration.
+ */
+export function collectConfigProblems(vars: GatewayVars): {
+  config: GatewayConfig | null;
+  problems: ConfigError[];
+} {
+  const problems: ConfigError[] = [];
+  const collect: Check = (step, fallback) => {
+    try {
+      return step();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error);
+      return fallback;
+    }
+  };
+  const config = parseConfigWith(vars, collect);
+  return { config: problems.length === 0 ? config : null, problems };
+}
+
+function parseConfigWith(vars: GatewayVars, check: Check): GatewayConfig {
   const retryPromptOverrides: Partial<RetryPrompts> = {};
   for (const lang of ["cn", "en", "ja", "ko"] as const) {
     const value = vars[`GEMINI_RETRY_PROMPT_${lang.toUpperCase()}` as keyof GatewayVars];
     if (typeof value === "string" && value.trim() !== "") retryPromptOverrides[lang] = value;
   }
-  const { endpoints, overridden } = mergeEndpoints(BUILTIN_PRESETS, vars.ENDPOINTS);
+  const { endpoints, overridden } = mergeEndpoints(BUILTIN_PRESETS, vars.ENDPOINTS, check);
   const token = typeof vars.AUTH_TOKEN === "string" ? vars.AUTH_TOKEN.trim() : "";
+  const boolean = (variable: keyof typeof BOOLEAN_DEFAULTS): boolean =>
+    check(
+      () => parseBoolean(variable, vars[variable], BOOLEAN_DEFAULTS[variable]),
+      BOOLEAN_DEFAULTS[variable],
+    );
   return {
     authToken: token === "" ? null : token,
-    presetAuthEnabled: parseBoolean("PRESET_AUTH_ENABLED", vars.PRESET_AUTH_ENABLED, false),
-    geminiSpecialHandling: parseBoolean(
-      "GEMINI_SPECIAL_HANDLING_ENABLED",
-      vars.GEMINI_SPECIAL_HANDLING_ENABLED,
-      true,
-    ),
-    debug: parseBoolean("DEBUG_MODE", vars.DEBUG_MODE, false),
-    aggressiveFallback: parseBoolean("AGGRESSIVE_FALLBACK", vars.AGGRESSIVE_FALLBACK, true),
-    allowPrivateTargets: parseBoolean("ALLOW_PRIVATE_TARGETS", vars.ALLOW_PRIVATE_TARGETS, false),
+    presetAuthEnabled: boolean("PRESET_AUTH_ENABLED"),
+    geminiSpecialHandling: boolean("GEMINI_SPECIAL_HANDLING_ENABLED"),
+    debug: boolean("DEBUG_MODE"),
+    aggressiveFallback: boolean("AGGRESSIVE_FALLBACK"),
+    allowPrivateTargets: boolean("ALLOW_PRIVATE_TARGETS"),
     retryPromptOverrides,
-    geminiEngine: parseGeminiEngineConfig(vars.GEMINI_ENGINE),
+    geminiEngine: check(() => parseGeminiEngineConfig(vars.GEMINI_ENGINE), { bounds: {} }),
     endpoints,
     overridden,
-    extraDroppedHeaders: parseHeaderDrops(vars.DROP_REQUEST_HEADERS),
-    streamGuard: parseStreamGuardConfig(vars.STREAM_GUARD),
+    extraDroppedHeaders: check(() => parseHeaderDrops(vars.DROP_REQUEST_HEADERS), NO_EXTRA_HEADER_DROPS),
+    streamGuard: check(() => parseStreamGuardConfig(vars.STREAM_GUARD), { ...DEFAULT_STREAM_GUARD }),
   };
 }
 
@@ -189,6 +229,7 @@ function presetToEndpoint(preset: PresetDefinition, byName: Map<string, PresetDe
     targets: source.targets.map((url) => ({ url: trimSlash(url), weight: 1 })),
     transport: source.transport,
     gemini: source.gemini === true,
+    ...(source.keyPlacement ? { keyPlacement: source.keyPlacement } : {}),
   };
 }
 
@@ -196,24 +237,31 @@ function presetToEndpoint(preset: PresetDefinition, byName: Map<string, PresetDe
 export function mergeEndpoints(
   presets: readonly PresetDefinition[],
   raw: string | object | undefined,
+  check: Check = throwFirst,
 ): { endpoints: Map<string, EndpointConfig>; overridden: Set<string> } {
   const byName = new Map(presets.map((p) => [p.name, p]));
   const endpoints = new Map(presets.map((p) => [p.name, presetToEndpoint(p, byName)]));
   const overridden = new Set<string>();
-  const overrides = parseEndpointsJson(raw);
+  const overrides = check(() => parseEndpointsJson(raw), {});
   for (const [name, value] of Object.entries(overrides)) {
-    if (!ENDPOINT_NAME.test(name) || RESERVED_ROUTE_NAMES.has(name)) {
-      throw new ConfigError(
-        "ENDPOINTS",
-        `endpoint name ${JSON.stringify(name)} must be lower-case letters, digits, '.', '_' or '-' and not one of ${[...RESERVED_ROUTE_NAMES].join(", ")}`,
-      );
-    }
+    const named = check(() => {
+      if (!ENDPOINT_NAME.test(name) || RESERVED_ROUTE_NAMES.has(name)) {
+        throw new ConfigError(
+          "ENDPOINTS",
+          `endpoint name ${JSON.stringify(name)} must be lower-case letters, digits, '.', '_' or '-' and not one of ${[...RESERVED_ROUTE_NAMES].join(", ")}`,
+        );
+      }
+      return true;
+    }, false);
+    if (!named) continue;
     if (value === null) {
       endpoints.delete(name);
       overridden.delete(name);
       continue;
     }
-    endpoints.set(name, parseEndpoint(name, value, endpoints.get(name)));
+    const endpoint = check(() => parseEndpoint(name, value, endpoints.get(name), check), null);
+    if (endpoint === null) continue;
+    endpoints.set(name, endpoint);
     overridden.add(name);
   }
   return { endpoints, overridden };
@@ -224,7 +272,6 @@ function parseEndpointsJson(raw: string | object | undefined): Record<string, un
   let value: unknown = raw;
   if (typeof raw === "string") {
     try {
-    ...(source.keyPlacement ? { keyPlacement: source.keyPlacement } : {}),
       value = JSON.parse(raw);
     } catch (error) {
       throw new ConfigError("ENDPOINTS", `not valid JSON (${(error as Error).message})`);
@@ -238,7 +285,12 @@ function parseEndpointsJson(raw: string | object | undefined): Record<string, un
 
 const ENDPOINT_FIELDS = new Set(["targets", "transport", "gemini", "displayName", "health", "keys"]);
 
-function parseEndpoint(name: string, value: unknown, replaced: EndpointConfig | undefined): EndpointConfig {
+function parseEndpoint(
+  name: string,
+  value: unknown,
+  replaced: EndpointConfig | undefined,
+  check: Check,
+): EndpointConfig {
   const where = `ENDPOINTS.${name}`;
   // A bare URL or URL list is shorthand for `{ "targets": … }`.
   const spec = (typeof value === "string" || Array.isArray(value) ? { targets: value } : value) as Record<
@@ -250,74 +302,48 @@ function parseEndpoint(name: string, value: unknown, replaced: EndpointConfig | 
   }
   for (const field of Object.keys(spec)) {
     if (!ENDPOINT_FIELDS.has(field)) {
-      throw new ConfigError(
-        where,
-        `unknown field ${JSON.stringify(field)} (known: ${[...ENDPOINT_FIELDS].join(", ")})`,
-      );
+      check(() => {
+        throw new ConfigError(
+          where,
+          `unknown field ${JSON.stringify(field)} (known: ${[...ENDPOINT_FIELDS].join(", ")})`,
+        );
+      }, undefined);
     }
   }
-  const targets = parseTargets(where, spec.targets);
-  const transport = spec.transport ?? replaced?.transport ?? "socket";
-  if (transport !== "socket" && transport !== "fetch") {
-    throw new ConfigError(
-      `${where}.transport`,
-      `must be "socket" or "fetch", got ${JSON.stringify(transport)}`,
-    );
+  const targets = check(() => parseTargets(where, spec.targets, check), []);
+  const transport = check(() => {
+    const value = spec.transport ?? replaced?.transport ?? "socket";
+    if (value !== "socket" && value !== "fetch") {
+      throw new ConfigError(
+        `${where}.transport`,
+        `must be "socket" or "fetch", got ${JSON.stringify(value)}`,
+      );
+    }
+    return value as TransportKind;
+  }, "socket");
+  const gemini = check(() => {
+    const value = spec.gemini ?? replaced?.gemini ?? false;
+    if (typeof value !== "boolean") throw new ConfigError(`${where}.gemini`, "must be true or false");
+    return value;
+  }, false);
+  const displayName = check(() => {
+    const value = spec.displayName ?? replaced?.displayName ?? name;
+    if (typeof value !== "string") throw new ConfigError(`${where}.displayName`, "must be a string");
+    return value;
+  }, name);
+  const endpoint: EndpointConfig = { name, displayName, targets, transport, gemini };
+  if (spec.health !== undefined) {
+    const health = check(() => parseHealth(name, spec.health), undefined);
+    if (health !== undefined) endpoint.health = health;
   }
-  const gemini = spec.gemini ?? replaced?.gemini ?? false;
-  if (typeof gemini !== "boolean") throw new ConfigError(`${where}.gemini`, "must be true or false");
-  const displayName = spec.displayName ?? replaced?.displayName ?? name;
-  if (typeof displayName !== "string") throw new ConfigError(`${where}.displayName`, "must be a string");
-  const endpoint: EndpointConfig = {
-    name,
-    displayName,
-    targets,
-    transport: transport as TransportKind,
-    gemini,
-  };
-  if (spec.health !== undefined) endpoint.health = parseHealth(name, spec.health);
+  if (replaced?.keyPlacement) endpoint.keyPlacement = replaced.keyPlacement;
+  if (spec.keys !== undefined && spec.keys !== null) {
+    const keys = check(() => parseKeyPoolSpec(`${where}.keys`, spec.keys, endpoint.keyPlacement), undefined);
+    if (keys !== undefined) endpoint.keys = keys;
+  }
   return endpoint;
 }
 
-function parseTargets(where: string, raw: unknown): TargetConfig[] {
-  const list =
-    typeof raw === "string" || (typeof raw === "object" && raw !== null && !Array.isArray(raw)) ? [raw] : raw;
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new ConfigError(
-      `${where}.targets`,
-      "must be a URL or a non-empty list of URLs or {url, weight} objects",
-    );
-  }
-  return list.map((entry, i) => {
-    const at = `${where}.targets[${i}]`;
-    const spec = typeof entry === "string" ? { url: entry, weight: 1 } : (entry as Record<string, unknown>);
-    if (typeof spec !== "object" || spec === null || typeof spec.url !== "string") {
-      throw new ConfigError(at, "must be a URL string or an object with a `url` string");
-    }
-    const weight = spec.weight ?? 1;
-    if (typeof weight !== "number" || !Number.isFinite(weight) || weight <= 0) {
-      throw new ConfigError(`${at}.weight`, `must be a positive number, got ${JSON.stringify(weight)}`);
-    }
-    return { url: parseTargetUrl(at, spec.url), weight };
-  });
-}
-
-function parseTargetUrl(at: string, raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(at, `not an absolute URL: ${JSON.stringify(raw)}`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConfigError(at, `must be an http:// or https:// URL, got ${url.protocol}`);
-  if (replaced?.keyPlacement) endpoint.keyPlacement = replaced.keyPlacement;
-  if (spec.keys !== undefined && spec.keys !== null) {
-    endpoint.keys = parseKeyPoolSpec(`${where}.keys`, spec.keys, endpoint.keyPlacement);
-  }
-  }
-  if (url.search || url.hash || url.username || url.password) {
-    throw new ConfigError(at, "must not carry a query, fragment or credentials");
 const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const KEY_HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -358,6 +384,47 @@ function parseKeyPoolSpec(where: string, raw: unknown, inherited: KeyPlacement |
   return { secret: spec.secret, placement };
 }
 
+function parseTargets(where: string, raw: unknown, check: Check): TargetConfig[] {
+  const list =
+    typeof raw === "string" || (typeof raw === "object" && raw !== null && !Array.isArray(raw)) ? [raw] : raw;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new ConfigError(
+      `${where}.targets`,
+      "must be a URL or a non-empty list of URLs or {url, weight} objects",
+    );
+  }
+  const targets: TargetConfig[] = [];
+  list.forEach((entry, i) => {
+    const target = check(() => parseTarget(`${where}.targets[${i}]`, entry), null);
+    if (target !== null) targets.push(target);
+  });
+  return targets;
+}
+
+function parseTarget(at: string, entry: unknown): TargetConfig {
+  const spec = typeof entry === "string" ? { url: entry, weight: 1 } : (entry as Record<string, unknown>);
+  if (typeof spec !== "object" || spec === null || typeof spec.url !== "string") {
+    throw new ConfigError(at, "must be a URL string or an object with a `url` string");
+  }
+  const weight = spec.weight ?? 1;
+  if (typeof weight !== "number" || !Number.isFinite(weight) || weight <= 0) {
+    throw new ConfigError(`${at}.weight`, `must be a positive number, got ${JSON.stringify(weight)}`);
+  }
+  return { url: parseTargetUrl(at, spec.url), weight };
+}
+
+function parseTargetUrl(at: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(at, `not an absolute URL: ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(at, `must be an http:// or https:// URL, got ${url.protocol}`);
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(at, "must not carry a query, fragment or credentials");
   }
   return trimSlash(`${url.protocol}//${url.host}${url.pathname}`);
 }
