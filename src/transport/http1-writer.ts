@@ -34,8 +34,11 @@ export interface RequestHead {
 const WRITER_OWNED = new Set(["host", "content-length", "transfer-encoding", "connection"]);
 
 const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// CR, LF and NUL end or corrupt a field line (RFC 9110 §5.5): a value holding them is refused.
-const FORBIDDEN_IN_VALUE = /[\r\n\0]/;
+// A field value is visible characters, spaces and horizontal tabs (RFC 9110 §5.5). CR, LF and NUL end
+// or corrupt the field line; the other controls (DEL included) are refused as well, because upstreams
+// and intermediaries disagree on them (some strip, some split, some reject), which is what smuggling
+// and log injection feed on.
+const FORBIDDEN_IN_VALUE = /[\0-\x08\x0a-\x1f\x7f]/;
 // The request target is one token of the request line: no whitespace or controls at all.
 const TARGET_FORBIDDEN = /[\0-\x20\x7f]/;
 const OWS_EDGES = /^[ \t]+|[ \t]+$/g;
@@ -67,8 +70,8 @@ export function requestTargetFor(rawUrl: string, parsed: URL = new URL(rawUrl)):
 
 /**
  * Validates and serialises a request head. Throws `BadRequestError` (400) for a method that is not a
- * token, a target with whitespace/controls, a header name that is not a token, or a value holding
- * CR, LF or NUL. Header values are encoded as UTF-8, like workerd's own `fetch()` does.
+ * token, a target with whitespace/controls, a header name that is not a token, or a value holding a
+ * control character other than HTAB (CR, LF, NUL and DEL included). Header values are encoded as UTF-8, like workerd's own `fetch()` does.
  */
 export function serializeRequestHead(head: RequestHead, framing: BodyFraming): Uint8Array {
   if (!TCHAR.test(head.method)) refuse("method");
@@ -77,7 +80,9 @@ export function serializeRequestHead(head: RequestHead, framing: BodyFraming): U
   let text = `${head.method} ${head.target} HTTP/1.1\r\nHost: ${head.host}\r\n`;
   for (const [name, value] of head.headers) {
     if (!TCHAR.test(name)) refuse("header name");
-    if (FORBIDDEN_IN_VALUE.test(value)) refuse(`value for header ${name}`);
+    if (FORBIDDEN_IN_VALUE.test(value)) {
+      refuse(`value for header ${name} (control characters other than tab are not allowed)`);
+    }
     if (WRITER_OWNED.has(name.toLowerCase())) continue;
     // Leading/trailing whitespace is not part of a field value (RFC 9110 §5.5).
     text += `${name}: ${value.replace(OWS_EDGES, "")}\r\n`;

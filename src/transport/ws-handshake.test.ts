@@ -222,3 +222,18 @@ describe("parseProtocolList", () => {
     expect(parseProtocolList(null)).toEqual([]);
   });
 });
+
+describe("buildUpgradeRequest: control characters (issue 11.6)", () => {
+  const url = new URL("ws://h.example/live");
+  it.each(["a\x01b", "a\x1b[31m", "a\x7f", "a\vb"])("refuses a header value holding %j", (value) => {
+    const headers = new Headers({ host: "h.example" });
+    headers.set("x-bad", value);
+    expect(() => buildUpgradeRequest({ url, headers, key: RFC_KEY, protocols: [] })).toThrow(BadRequestError);
+  });
+
+  it("keeps a horizontal tab inside a value", () => {
+    const headers = new Headers({ host: "h.example", "x-tab": "a\tb" });
+    const text = new TextDecoder().decode(buildUpgradeRequest({ url, headers, key: RFC_KEY, protocols: [] }));
+    expect(text).toContain("x-tab: a\tb\r\n");
+  });
+});

@@ -69,8 +69,11 @@ export function parseProtocolList(value: string | null): string[] {
 }
 
 function assertNoControlChars(what: string, value: string): void {
-  // A CR/LF/NUL would let a value inject headers or a second request into the raw socket.
-  if (/[\r\n\0]/.test(value)) throw new BadRequestError(`${what} contains a CR, LF or NUL character`);
+  // A CR/LF/NUL would let a value inject headers or a second request into the raw socket; the other
+  // controls (DEL too) are refused like the HTTP writer does (RFC 9110 §5.5 allows only HTAB).
+  if (/[\0-\x08\x0a-\x1f\x7f]/.test(value)) {
+    throw new BadRequestError(`${what} contains a control character (only tab is allowed)`);
+  }
 }
 
 export interface UpgradeRequestInit {
