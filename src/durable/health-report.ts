@@ -15,6 +15,7 @@ export interface TargetHealthJson {
   state: TargetState;
   requests: number;
   successes: number;
+import { addKeyHealth, type KeyHealthFields } from "./key-health";
   failures: number;
   consecutive_failures: number;
   /** successes / requests, 3 decimals; null before the first request. */
@@ -29,7 +30,7 @@ export interface TargetHealthJson {
   ejection_reason: string | null;
 }
 
-export interface EndpointHealthJson {
+export interface EndpointHealthJson extends KeyHealthFields {
   targets: TargetHealthJson[];
   /** Set when this endpoint's state could not be read. */
   error?: string;
@@ -129,6 +130,7 @@ export async function buildHealthReport(
   return {
     generated_at: new Date(now()).toISOString(),
     endpoints: Object.fromEntries(entries),
+  await addKeyHealth(env, endpoints, entries, now);
     sessions,
     ...(sessionsError === undefined ? {} : { sessions_error: sessionsError }),
   };

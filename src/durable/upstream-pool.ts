@@ -15,6 +15,7 @@
  * The response carries `x-proxy-attempts`.
  */
 
+import { affinityOf } from "../keys/affinity";
 import { egress } from "../transport/egress";
 import {
   type EndpointConfig,
@@ -35,6 +36,7 @@ import { withResponseHeaders } from "../transport/response-headers";
 import type { EgressTimeouts } from "../transport/timeouts";
 import { type HealthPolicy, type OutcomeKind, policyFor, retryAfterMs } from "./health-policy";
 import { type HealthEnv, type HealthViews, isolateHealthViews } from "./health-snapshot";
+import { affinityTarget, KeyAttempts, upstreamHeaders } from "./key-dispatch";
 import { prepareReplayableBody } from "./replay-body";
 import { type Selection, selectTarget, weightedPick } from "./target-selection";
 
@@ -162,6 +164,8 @@ interface ViewContext {
   now: () => number;
   random: () => number;
   views: HealthViews;
+  /** `x-proxy-affinity` of the request: pins it to a healthy target (issue 14). */
+  affinity?: string | null;
 }
 
 async function choose(
@@ -174,6 +178,10 @@ async function choose(
   for (let guard = 0; guard <= endpoint.targets.length; guard += 1) {
     const records = ctx.views.view(endpoint, policy, ctx);
     const exclude = new Set([...tried, ...denied]);
+    if (ctx.affinity) {
+      const pinned = affinityTarget(endpoint.targets, records, ctx.now(), exclude, ctx.affinity);
+      if (pinned) return { target: pinned, mode: "normal" };
+    }
     const selection = selectTarget(endpoint.targets, records, {
       now: ctx.now(),
       policy,
@@ -215,6 +223,9 @@ export async function dispatch(
     throw new AllTargetsFailedError(`endpoint ${endpoint.name} has no targets configured`, 0, 503);
   }
 
+  // A key pool (issue 14): each attempt takes a key; a key's own failure moves on to another key.
+  const keys = await KeyAttempts.open(endpoint, ctx.env, req.headers);
+  viewCtx.affinity = affinityOf(req.headers);
   const startedAt = now();
   const body = await prepareReplayableBody(
     req.body,
@@ -239,6 +250,11 @@ export async function dispatch(
     const selection = await choose(endpoint, policy, viewCtx, tried);
     if (selection === null) break;
     const { target } = selection;
+    const key = keys ? keys.choose(views, now(), random) : null;
+    const sent =
+      keys && key
+        ? keys.apply(req.headers, req.search, key)
+        : { headers: upstreamHeaders(req.headers), search: req.search };
     tried.add(target.url);
     const attempt = tried.size;
     const isLast = attempt >= maxAttempts;
@@ -248,8 +264,8 @@ export async function dispatch(
       result = await send(
         {
           method: req.method,
-          url: joinTargetUrl(target.url, req.rest, req.search),
-          headers: new Headers(req.headers),
+          url: joinTargetUrl(target.url, req.rest, sent.search),
+          headers: sent.headers,
           body: body.next(),
           ...(ctx.signal ? { signal: ctx.signal } : {}),
         },
@@ -275,9 +291,29 @@ export async function dispatch(
       continue;
     }
 
-    const { response } = result;
+    let { response } = result;
     const at = now();
     const latencyMs = Math.max(0, at - attemptStart);
+    if (keys && key) {
+      const judged = await keys.judge(response, key, at, views, policy, viewCtx);
+      response = judged.response;
+      if (judged.keyFailure) {
+        // The key's fault, not the target's: no target outcome; another key (the same target may be
+        // chosen again) while the body can be replayed, else the provider's answer as it is.
+        if (body.replayable && now() - startedAt < policy.failoverDeadlineMs) {
+          tried.delete(target.url);
+          response.body?.cancel().catch(() => {});
+          continue;
+        }
+        return {
+          response: withAttempts(response, attempt),
+          target,
+          attempts: attempt,
+          transport: result.transport,
+          fallbackReason: result.fallbackReason,
+        };
+      }
+    }
     const status = response.status;
     const failed = status === 429 || status >= 500;
     const canRetry =

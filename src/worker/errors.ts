@@ -3,6 +3,7 @@
  * which the Google, OpenAI and Anthropic SDKs all surface as a readable message, plus
  * `x-proxy-error: <reason>`. Secrets are scrubbed from every message that leaves.
  */
+import { KeysCoolingError } from "../keys/errors";
 import { AllTargetsFailedError, GatewayError, googleStatusFor } from "../transport/errors";
 import { redact } from "./log";
 
@@ -38,6 +39,8 @@ export function toErrorResponse(
     const response = errorResponse(error.status, error.reason, error.message, requestId, secrets);
     if (error instanceof AllTargetsFailedError)
       response.headers.set("x-proxy-attempts", String(error.attempts));
+    if (error instanceof KeysCoolingError)
+      response.headers.set("retry-after", String(error.retryAfterSeconds));
     return response;
   }
   return errorResponse(500, "internal_error", "internal gateway error", requestId, secrets);

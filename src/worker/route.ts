@@ -88,6 +88,18 @@ export function resolveProxyRoute(
   }
 
   const endpoint = config.endpoints.get(segment)!;
+  // A key pool spends the operator's keys: only token holders may, whatever PRESET_AUTH_ENABLED says.
+  if (endpoint.keys && !authenticated) {
+    if (config.authToken === null) {
+      throw new ForbiddenError(
+        `endpoint ${JSON.stringify(segment)} has a key pool, which requires AUTH_TOKEN: set AUTH_TOKEN, then call /{token}/${segment}/… or send x-proxy-token`,
+        "auth_not_configured",
+      );
+    }
+    throw new UnauthorizedError(
+      `endpoint ${JSON.stringify(segment)} uses the gateway's key pool and needs the token: /{token}/${segment}/… or x-proxy-token`,
+    );
+  }
   if (config.presetAuthEnabled && !authenticated) {
     if (config.authToken === null) {
       throw new ForbiddenError(

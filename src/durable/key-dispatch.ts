@@ -1,0 +1,152 @@
+/**
+ * Key pools inside `dispatch()` (issue 14): for an endpoint with `keys`, each attempt takes a key
+ * from the pool (weighted by health, or pinned by `x-proxy-affinity`), sends it the way the provider
+ * takes keys, and reports what the answer says about the key to the endpoint's `TargetHealth` object
+ * through the same isolate views and batching as target outcomes.
+ *
+ * A key-attributable failure (429, 401/403, an invalid-key 400, 402 or a spent quota) is the key's
+ * fault, not the target's: the target gets no outcome, and while the request body can be replayed the
+ * request moves to another key before anything reaches the client. When no key is left:
+ * every remaining key cooling → `KeysCoolingError` (429 with the soonest `Retry-After`); all invalid →
+ * `NoUsableKeyError` (503).
+ */
+import { AFFINITY_HEADER, affinityOf, rendezvousPick } from "../keys/affinity";
+import {
+  classifyKeyResponse,
+  KEY_ERROR_BODY_LIMIT_BYTES,
+  type KeyVerdict,
+  needsBody,
+} from "../keys/classify";
+import { KeysCoolingError, NoUsableKeyError } from "../keys/errors";
+import { type KeyPool, type PoolKey, resolveKeyPool } from "../keys/fingerprint";
+import { chooseKey } from "../keys/key-choice";
+import { applyKey } from "../keys/placement";
+import type { EndpointConfig, TargetConfig } from "../transport/endpoint";
+import { type HealthPolicy, stateOf, type TargetRecord } from "./health-policy";
+import type { HealthEnv, HealthViewContext, HealthViews } from "./health-snapshot";
+
+/** The affinity pick among the healthy targets not yet tried; null when none is healthy (normal selection then). */
+export function affinityTarget(
+  targets: readonly TargetConfig[],
+  records: Readonly<Record<string, TargetRecord>>,
+  now: number,
+  exclude: ReadonlySet<string>,
+  affinity: string,
+): TargetConfig | null {
+  const healthy = targets.filter((t) => !exclude.has(t.url) && stateOf(records[t.url], now) === "healthy");
+  return rendezvousPick(
+    healthy.map((t) => ({ id: t.url, weight: t.weight, item: t })),
+    affinity,
+  );
+}
+
+/** The client's headers for the upstream, without the gateway's own affinity header. */
+export function upstreamHeaders(headers: Headers): Headers {
+  const out = new Headers(headers);
+  out.delete(AFFINITY_HEADER);
+  return out;
+}
+
+export interface KeyJudgement {
+  /** The answer to deliver (rebuilt when its body was read to classify it). */
+  response: Response;
+  /** The answer is about the key (rate limited, invalid, out of quota), not about the target. */
+  keyFailure: boolean;
+}
+
+/** One request's use of an endpoint's key pool. */
+export class KeyAttempts {
+  readonly pool: KeyPool;
+  readonly affinity: string | null;
+  readonly #tried = new Set<string>();
+  readonly #endpoint: EndpointConfig;
+
+  constructor(endpoint: EndpointConfig, pool: KeyPool, affinity: string | null) {
+    this.#endpoint = endpoint;
+    this.pool = pool;
+    this.affinity = affinity;
+  }
+
+  /** The pool of `endpoint` (null without one), resolved from the secret it names in `env`. */
+  static async open(endpoint: EndpointConfig, env: HealthEnv, headers: Headers): Promise<KeyAttempts | null> {
+    const spec = endpoint.keys;
+    if (!spec) return null;
+    const pool = await resolveKeyPool(spec.secret, (env as unknown as Record<string, unknown>)[spec.secret]);
+    return new KeyAttempts(endpoint, pool, affinityOf(headers));
+  }
+
+  /** The key for the next attempt; throws when none is usable. */
+  choose(views: HealthViews, now: number, random: () => number): PoolKey {
+    const choice = chooseKey(this.pool, views.keyRecords(this.#endpoint), {
+      now,
+      random,
+      exclude: this.#tried,
+      affinity: this.affinity,
+    });
+    if (choice.kind === "key") return choice.key;
+    if (choice.kind === "cooling") {
+      throw new KeysCoolingError(this.#endpoint.name, Math.max(1, Math.ceil((choice.until - now) / 1000)));
+    }
+    throw new NoUsableKeyError(this.#endpoint.name);
+  }
+
+  /** Headers and query string of an attempt that uses `key`. */
+  apply(headers: Headers, search: string, key: PoolKey): { headers: Headers; search: string } {
+    return applyKey(upstreamHeaders(headers), search, this.#endpoint.keys!.placement, key.key);
+  }
+
+  /** Classifies the answer for `key`, reports it, and says whether it is the key's failure. */
+  async judge(
+    response: Response,
+    key: PoolKey,
+    at: number,
+    views: HealthViews,
+    policy: HealthPolicy,
+    ctx: HealthViewContext,
+  ): Promise<KeyJudgement> {
+    let delivered = response;
+    let body: unknown = null;
+    if (needsBody(response.status)) {
+      const read = await readErrorBody(response);
+      delivered = read.response;
+      body = read.json;
+    }
+    const verdict: KeyVerdict = classifyKeyResponse(response.status, response.headers, body, at);
+    views.reportKey(
+      this.#endpoint,
+      policy,
+      {
+        fingerprint: key.fingerprint,
+        at,
+        kind: verdict.kind,
+        status: response.status,
+        generation: this.pool.generation,
+        ...(verdict.cooldownMs === undefined ? {} : { cooldownMs: verdict.cooldownMs }),
+      },
+      ctx,
+    );
+    const keyFailure = verdict.kind !== "success" && verdict.kind !== "other";
+    // Only a key that failed as a key is skipped for the rest of this request; a target failure
+    // (5xx, timeout) says nothing against the key.
+    if (keyFailure) this.#tried.add(key.fingerprint);
+    return { response: delivered, keyFailure };
+  }
+}
+
+/**
+ * Reads a small error body to classify it, from a copy (`clone()`), so the response delivered is the
+ * upstream's own, content coding and all. A body that says it is larger than
+ * `KEY_ERROR_BODY_LIMIT_BYTES` is not read (it is not a provider's error JSON).
+ */
+async function readErrorBody(response: Response): Promise<{ response: Response; json: unknown }> {
+  const length = Number(response.headers.get("content-length") ?? "0");
+  if (response.body === null || !(length <= KEY_ERROR_BODY_LIMIT_BYTES)) return { response, json: null };
+  const copy = response.clone();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(await copy.text());
+  } catch {
+    // Not JSON (or still content-coded): classified by status and headers alone.
+  }
+  return { response, json };
+}
