@@ -53,7 +53,7 @@ function hostOf(url: string): string {
 
 /** Whether the attempt's answer is a stream the guard should watch. */
 function isGuardedStream(response: Response, attempt: InspectedAttempt): boolean {
-  if (response.status < 200 || response.status >= 300 || response.body === null) return false;
+  if (response.status < 200 || response.status >= 300) return false;
   const body = attempt.requestBody;
   const requested = body === undefined ? null : body === null ? false : streamFlagOf(body);
   if (requested === false) return false;
@@ -71,8 +71,10 @@ export function streamGuardInspector(
   signal?: AbortSignal,
 ): ResponseInspector {
   return async (response, attempt) => {
-    if (!isGuardedStream(response, attempt) || response.body === null) return { kind: "pass" };
-    const start = await guardStream(response.body, format, {
+    if (!isGuardedStream(response, attempt)) return { kind: "pass" };
+    // A transport may give an empty body as none at all: that is an empty stream, not a pass.
+    const body = response.body ?? new Blob([]).stream();
+    const start = await guardStream(body, format, {
       config,
       hold: attempt.mayFailOver,
       targetLabel: hostOf(attempt.target.url),
