@@ -4,11 +4,13 @@
  */
 import { buildHealthReport, type HealthReport } from "../durable/health-report";
 import { readRegisteredEndpoints } from "../durable/session-counters";
+import type { EndpointConfig } from "../transport/endpoint";
 import { BadRequestError, UnauthorizedError } from "../transport/errors";
 import { isValidPathToken, isValidToken, TOKEN_HEADER } from "./auth";
 import type { GatewayContext } from "./context";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics";
 import { splitFirstSegment } from "./route";
+import { publicTargetLabels } from "./target-label";
 
 /**
  * `pathToken` is set for `/{token}/health`. With `AUTH_TOKEN` configured the token must come by path
@@ -68,5 +70,21 @@ async function readHealthReport(
     if (missing.length > 0) throw new BadRequestError(`unknown endpoint(s): ${missing.join(", ")}`);
   }
   g.log.route = page;
-  return buildHealthReport(g.env, endpoints);
+  return withPublicTargetNames(await buildHealthReport(g.env, endpoints), endpoints);
+}
+
+/**
+ * Replaces each target's configured URL with its public name (`publicTargetLabels`): the report is
+ * readable by every token holder, or by anyone without AUTH_TOKEN, like the dashboard, and shows no
+ * more of a target than the dashboard does.
+ */
+function withPublicTargetNames(report: HealthReport, endpoints: readonly EndpointConfig[]): HealthReport {
+  for (const endpoint of endpoints) {
+    const entry = report.endpoints[endpoint.name];
+    if (!entry) continue;
+    const labels = publicTargetLabels(endpoint.targets.map((t) => t.url));
+    const byUrl = new Map(endpoint.targets.map((t, i) => [t.url, labels[i] ?? ""]));
+    entry.targets = entry.targets.map((t, i) => ({ ...t, url: byUrl.get(t.url) ?? labels[i] ?? "" }));
+  }
+  return report;
 }
