@@ -31,7 +31,8 @@ function observe(scenario: string, target: string, path: string, body: Buffer): 
     byTarget = {};
     observed.set(scenario, byTarget);
   }
-  const obs = (byTarget[target] ??= { requests: 0, bodies: [], paths: [] });
+  byTarget[target] ??= { requests: 0, bodies: [], paths: [] };
+  const obs = byTarget[target];
   obs.requests += 1;
   if (obs.bodies.length < 20) obs.bodies.push(body.toString("utf8"));
   if (obs.paths.length < 20) obs.paths.push(path);
