@@ -91,6 +91,7 @@ export async function callGemini(
   settings: Partial<GeminiRouteSettings> = {},
   headers: Record<string, string> = {},
   signal?: AbortSignal,
+  endpoint: EndpointConfig = geminiEndpoint(),
 ): Promise<Call> {
   const ctx = createExecutionContext();
   const url = new URL(`http://gateway.test/gemini${path}`);
@@ -105,7 +106,7 @@ export async function callGemini(
     env,
     ctx,
     request,
-    { endpoint: geminiEndpoint(), rest, search: url.search },
+    { endpoint, rest, search: url.search },
     { ...TEST_SETTINGS, ...settings },
   );
   return { response, settled: waitOnExecutionContext(ctx) };

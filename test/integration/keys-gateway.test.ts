@@ -48,11 +48,12 @@ describe("key pools through the gateway", () => {
     const name = scenarioId("kauth");
     await scriptKeys(name, Object.fromEntries(KEYS.map((k, i) => [k, { id: `k${i}`, mode: "ok" }])));
     const vars = varsFor(name);
-    for (const init of [
+    const inits: RequestInit[] = [
       {},
       { headers: { authorization: "Bearer my-own-key" } },
       { headers: { "x-proxy-token": "wrong" } },
-    ]) {
+    ];
+    for (const init of inits) {
       const { response, settled } = await callGateway(`/${name}/v1/chat/completions`, init, vars);
       expect(response.status).toBe(401);
       const body = (await response.json()) as { error: { code: number; message: string } };
