@@ -25,6 +25,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
     echo: { targets: local("echo") },
   };
   if (ports.gemini) endpoints.gemini = { targets: local("gemini"), gemini: true };
+  // The stream guard's SDK tests (issue 12): scenarios of the scriptable SSE mock, one per endpoint.
+  if (ports["sse-llm.a"] && ports["sse-llm.b"]) {
+    const sse = (target: "a" | "b", scenario: string) => `${local(`sse-llm.${target}`)}/${scenario}`;
+    endpoints["sse-openai"] = { targets: sse("a", "e2e-openai"), transport: "socket" };
+    endpoints["sse-claude"] = { targets: sse("a", "e2e-claude"), transport: "fetch" };
+    endpoints["sse-failover"] = {
+      targets: [
+        { url: sse("a", "e2e-failover"), weight: 1_000_000_000 },
+        { url: sse("b", "e2e-failover"), weight: 1 },
+      ],
+    };
+  }
   // Over TLS (tls.mock.ts): workerd trusts this run's test CA through NODE_EXTRA_CA_CERTS.
   if (ports["tls.llm"]) {
     endpoints.tlsopenai = { targets: `https://localhost:${ports["tls.llm"]}`, transport: "socket" };
