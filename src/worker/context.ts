@@ -1,5 +1,6 @@
 import type { GatewayConfig } from "./config";
 import type { RequestLog } from "./log";
+import type { RequestTiming } from "./server-timing";
 
 /** What every handler gets besides the request: bindings, the parsed config and the log line it fills. */
 export interface GatewayContext {
@@ -12,6 +13,8 @@ export interface GatewayContext {
   requestId: string;
   /** Fields handlers add to the request's log line. */
   log: Partial<RequestLog>;
+  /** Marks for the `Server-Timing` header: handlers wrap their upstream calls in `timing.around`. */
+  timing: RequestTiming;
 }
 
 /** Secrets to scrub from anything that leaves: the proxy token, as written and percent-encoded. */

@@ -9,7 +9,10 @@ export const EXPOSED_HEADERS = [
   "x-proxy-attempts",
   "x-proxy-session-id",
   "x-proxy-error",
+  "server-timing",
 ];
+
+const EXPOSED_HEADERS_VALUE = EXPOSED_HEADERS.join(", ");
 
 const PREFLIGHT_MAX_AGE_S = 86_400;
 
@@ -27,11 +30,16 @@ export function preflightResponse(request: Request): Response {
   });
 }
 
-/** Marks a response with CORS and the request id. */
-export function decorate(response: Response, requestId: string): Response {
+/**
+ * Marks a response with CORS, the request id and the gateway's `Server-Timing` entries (appended, so
+ * an upstream's own entries stay; `Timing-Allow-Origin` lets browser code read them cross-origin).
+ */
+export function decorate(response: Response, requestId: string, serverTiming: string): Response {
   return withResponseHeaders(response, (headers) => {
     headers.set("access-control-allow-origin", "*");
-    headers.set("access-control-expose-headers", EXPOSED_HEADERS.join(", "));
+    headers.set("access-control-expose-headers", EXPOSED_HEADERS_VALUE);
     headers.set("x-proxy-request-id", requestId);
+    headers.append("server-timing", serverTiming);
+    headers.set("timing-allow-origin", "*");
   });
 }

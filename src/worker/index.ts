@@ -13,6 +13,7 @@ import { handleHealth, handleMetrics } from "./health-route";
 import { loggedPath, logRequest } from "./log";
 import { handleProxy } from "./proxy";
 import { isProxyPrefix } from "./route";
+import { RequestTiming } from "./server-timing";
 
 export { GeminiSession } from "../durable/gemini-session";
 export { RelaySession } from "../durable/relay-session";
@@ -72,6 +73,7 @@ function reattach(g: GatewayContext, id: string): Promise<Response> {
 
 export async function handleRequest(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const started = Date.now();
+  const timing = new RequestTiming(() => performance.now());
   const requestId = crypto.randomUUID();
   const url = new URL(request.url);
   const log: GatewayContext["log"] = {};
@@ -82,7 +84,7 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
     const config = loadConfig(env);
     secrets = secretsOf(config);
     token = config.authToken;
-    response = await router.fetch(request, { raw: request, url, env, ctx, config, requestId, log });
+    response = await router.fetch(request, { raw: request, url, env, ctx, config, requestId, log, timing });
   } catch (error) {
     response = toErrorResponse(error, requestId, secrets);
     log.error = response.headers.get("x-proxy-error") ?? "error";
@@ -96,7 +98,7 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
     status: response.status,
     duration_ms: Date.now() - started,
   });
-  return decorate(response, requestId);
+  return decorate(response, requestId, timing.headerValue());
 }
 
 export default { fetch: handleRequest } satisfies ExportedHandler<Env>;

@@ -13,7 +13,7 @@ import { type ExtraHeaderDrops, withoutExtraHeaders } from "../transport/header-
 import { checkGenericTarget } from "./address-guard";
 import { TOKEN_HEADER } from "./auth";
 import type { GatewayContext } from "./context";
-import { resolveProxyRoute } from "./route";
+import { rawSearch, resolveProxyRoute } from "./route";
 
 export async function handleProxy(g: GatewayContext): Promise<Response> {
   const { url, config } = g;
@@ -30,7 +30,7 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
       return relay(
         g,
         raw,
-        `${scheme}://${target.host}${route.rest}${url.search}`,
+        `${scheme}://${target.host}${route.rest}${rawSearch(url)}`,
         "socket",
         "generic",
         false,
@@ -43,15 +43,17 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
     }
     // Build from the guard's normalised host, never the raw text: a resolver could read `0x7f.1`
     // differently from the URL parser the guard checked.
-    const result = await egress(
-      {
-        method: raw.method,
-        url: `${route.scheme}://${target.host}${route.rest}${url.search}`,
-        headers: raw.headers,
-        body: raw.body,
-        signal: raw.signal,
-      },
-      { transport: "socket", aggressiveFallback: config.aggressiveFallback },
+    const result = await g.timing.around(() =>
+      egress(
+        {
+          method: raw.method,
+          url: `${route.scheme}://${target.host}${route.rest}${rawSearch(url)}`,
+          headers: raw.headers,
+          body: raw.body,
+          signal: raw.signal,
+        },
+        { transport: "socket", aggressiveFallback: config.aggressiveFallback },
+      ),
     );
     g.log.transport = result.transport;
     g.log.fallback = result.fallbackReason;
@@ -64,31 +66,37 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
   if (isUpgrade) return relayPreset(g, raw, endpoint, route.rest);
   if (endpoint.gemini) {
     g.log.route = "gemini";
-    return handleGeminiRequest(
-      g.env,
-      g.ctx,
-      raw,
-      { endpoint, rest: route.rest, search: url.search },
-      {
-        enabled: config.geminiSpecialHandling,
-        aggressiveFallback: config.aggressiveFallback,
-        retryPromptOverrides: config.retryPromptOverrides,
-        bounds: config.geminiEngine.bounds,
-        ...(config.geminiEngine.graceMs !== undefined ? { graceMs: config.geminiEngine.graceMs } : {}),
-        debug: config.debug,
-      },
+    // The session object's own work (reading the request, starting, its upstream call) counts as
+    // `gw-upstream` in Server-Timing: the Worker only sees when the object's answer head is back.
+    return g.timing.around(() =>
+      handleGeminiRequest(
+        g.env,
+        g.ctx,
+        raw,
+        { endpoint, rest: route.rest, search: rawSearch(url) },
+        {
+          enabled: config.geminiSpecialHandling,
+          aggressiveFallback: config.aggressiveFallback,
+          retryPromptOverrides: config.retryPromptOverrides,
+          bounds: config.geminiEngine.bounds,
+          ...(config.geminiEngine.graceMs !== undefined ? { graceMs: config.geminiEngine.graceMs } : {}),
+          debug: config.debug,
+        },
+      ),
     );
   }
   // Every OpenAI- or Anthropic-style streaming route is watched by the integrity guard (issue 12).
   const streamFormat = streamFormatFor(raw.method, route.rest);
   const result = await dispatch(
     endpoint,
-    { method: raw.method, rest: route.rest, search: url.search, headers: raw.headers, body: raw.body },
+    { method: raw.method, rest: route.rest, search: rawSearch(url), headers: raw.headers, body: raw.body },
     {
       env: g.env,
       waitUntil: (promise) => g.ctx.waitUntil(promise),
       aggressiveFallback: config.aggressiveFallback,
       signal: raw.signal,
+      // Every attempt's egress call is marked for Server-Timing (the first start, the last answer).
+      egress: (call, options) => g.timing.around(() => egress(call, options)),
       ...(streamFormat
         ? { inspect: streamGuardInspector(streamFormat, config.streamGuard, raw.signal) }
         : {}),
@@ -119,7 +127,7 @@ function relayPreset(
   return relay(
     g,
     raw,
-    `${scheme}://${target.host}${base}${rest}${g.url.search}`,
+    `${scheme}://${target.host}${base}${rest}${rawSearch(g.url)}`,
     endpoint.transport,
     endpoint.name,
     live,
@@ -137,7 +145,7 @@ function relay(
   g.log.route = "websocket";
   g.log.target_host = new URL(upstreamUrl).host;
   g.log.transport = transport;
-  return openRelay(g.env, raw, { upstreamUrl, transport, endpointName, geminiLive });
+  return g.timing.around(() => openRelay(g.env, raw, { upstreamUrl, transport, endpointName, geminiLive }));
 }
 
 /**
