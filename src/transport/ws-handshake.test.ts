@@ -237,3 +237,22 @@ describe("buildUpgradeRequest: control characters (issue 11.6)", () => {
     expect(text).toContain("x-tab: a\tb\r\n");
   });
 });
+
+describe("buildUpgradeRequest: request target (issue 11.12)", () => {
+  const headers = new Headers({ host: "h.example" });
+  const requestLine = (href: string) =>
+    new TextDecoder()
+      .decode(buildUpgradeRequest({ url: new URL(href), headers, key: RFC_KEY, protocols: [] }))
+      .split("\r\n")[0];
+
+  it("keeps an empty query's ?", () => {
+    expect(requestLine("ws://h.example/live?")).toBe("GET /live? HTTP/1.1");
+    expect(requestLine("ws://h.example/?")).toBe("GET /? HTTP/1.1");
+  });
+
+  it("adds none where there was none, and never sends a fragment", () => {
+    expect(requestLine("ws://h.example/live")).toBe("GET /live HTTP/1.1");
+    expect(requestLine("ws://h.example")).toBe("GET / HTTP/1.1");
+    expect(requestLine("ws://h.example/live?a=1#frag")).toBe("GET /live?a=1 HTTP/1.1");
+  });
+});

@@ -6,6 +6,7 @@
  */
 import { BadRequestError, UpstreamError, UpstreamProtocolError } from "./errors";
 import { Http1ResponseParser, type ResponseHead } from "./http1-parser";
+import { requestTargetFor } from "./http1-writer";
 
 /** RFC 6455 §1.3: the GUID concatenated with the key before hashing. */
 const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -87,7 +88,9 @@ export interface UpgradeRequestInit {
 /** The bytes of the HTTP/1.1 upgrade request. */
 export function buildUpgradeRequest(init: UpgradeRequestInit): Uint8Array {
   const { url, headers, key, protocols } = init;
-  const target = `${url.pathname || "/"}${url.search}`;
+  // From the serialised URL, not pathname + search: `search` is "" for an empty query, and `/live?`
+  // must reach the upstream with its `?` (DESIGN §4).
+  const target = requestTargetFor(url.href, url);
   assertNoControlChars("request target", target);
   if (/\s/.test(target)) throw new BadRequestError("request target contains whitespace");
   const host = headers.get("host");

@@ -25,6 +25,16 @@ export function isProxyPrefix(config: GatewayConfig, segment: string): boolean {
   return GENERIC_SCHEMES.has(segment) || config.endpoints.has(segment);
 }
 
+/**
+ * The query as the client wrote it, `?` included: `URL.search` is "" for an empty query, which would
+ * turn `/path?` into `/path` (DESIGN §4 forwards the query byte-exact). "" when there is no query.
+ */
+export function rawSearch(url: URL): string {
+  if (url.search !== "") return url.search;
+  const hash = url.href.indexOf("#");
+  return (hash === -1 ? url.href : url.href.slice(0, hash)).endsWith("?") ? "?" : "";
+}
+
 /** `/a/b/c` → [`a`, `/b/c`]; `/a` → [`a`, ``]. */
 export function splitFirstSegment(path: string): [string, string] {
   const body = path.startsWith("/") ? path.slice(1) : path;
