@@ -14,8 +14,8 @@ import { publicTargetLabels } from "./target-label";
 
 /**
  * `pathToken` is set for `/{token}/health`. With `AUTH_TOKEN` configured the token must come by path
- * or `x-proxy-token`; without it the report is public (it holds no secret: target URLs are operator
- * configuration and never carry keys, DESIGN §5.1).
+ * or `x-proxy-token`; without it the report is public (it holds no secret: targets are named by origin
+ * only, see `withPublicTargetNames`, and never carry keys, DESIGN §5.1).
  * By default the report lists the endpoints `ENDPOINTS` configures and those that have seen traffic
  * (registered by their `TargetHealth` objects), so a poll does not wake one object per idle preset;
  * `?all=1` lists every endpoint and `?endpoint=a,b` exactly those.
