@@ -5,6 +5,9 @@
  * - `GET|POST /json`: a small JSON answer (the request body, if any, is read and discarded);
  * - `GET /sse?n=64&gapMs=20`: `n` SSE events in the OpenAI chunk shape, the first at once, then one
  *   every `gapMs` (each event is its own write);
+ * - `POST /chat/completions` and `POST /chat/unguarded` (query as for `/sse`): the same events, then a
+ *   finish chunk and `[DONE]`, a complete chat completions stream; only the first path is one the
+ *   gateway's stream guard watches, so the two measure the guard against the plain pass-through;
  * - `GET /blob?bytes=N`: N bytes in 64 KiB writes, honouring backpressure;
  * - `POST /sink`: reads the whole body and answers `{"bytes": n}`;
  * - a WebSocket echo server on its own port (any path).
@@ -25,6 +28,8 @@ const BLOB_CHUNK = Buffer.alloc(BLOB_CHUNK_BYTES, 0x61);
 function sseEvent(i) {
   return `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", seq: i, choices: [{ index: 0, delta: { content: `tok${i} ` } }] })}\n\n`;
 }
+
+const FINISH_EVENT = `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`;
 
 async function writeBlob(res, total) {
   res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(total) });
@@ -54,9 +59,11 @@ function handle(req, res) {
   }
   req.resume();
   req.on("end", () => {
-    if (url.pathname.endsWith("/sse")) {
+    const chat = url.pathname.endsWith("/chat/completions") || url.pathname.endsWith("/chat/unguarded");
+    if (url.pathname.endsWith("/sse") || chat) {
       const n = Number(url.searchParams.get("n") ?? 64);
       const gapMs = Number(url.searchParams.get("gapMs") ?? 20);
+      const last = chat ? `${FINISH_EVENT}data: [DONE]\n\n` : "data: [DONE]\n\n";
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       let i = 0;
       const tick = () => {
@@ -64,7 +71,7 @@ function handle(req, res) {
         res.write(sseEvent(i));
         i++;
         if (i < n) setTimeout(tick, gapMs);
-        else res.end("data: [DONE]\n\n");
+        else res.end(last);
       };
       tick();
     } else if (url.pathname.endsWith("/blob")) {
