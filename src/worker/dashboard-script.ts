@@ -257,6 +257,31 @@ function lastErrorNode(error) {
   span.appendChild(time);
   return span;
 }
+// Key pools (issue 14): each key by fingerprint only; the page never sees a key.
+var KEY_STATE_KEYS = { ok: "keyStateOk", rate_limited: "stateRateLimited", invalid: "keyStateInvalid", exhausted: "keyStateExhausted" };
+function appendKeys(block, keys) {
+  block.appendChild(el("h4", "keys-title", T("keysTitle")));
+  var header = el("div", "target-row key-row header");
+  ["colKey", "colState", "colRequests", "colRateLimited", "colUntil", "colLastError"].forEach(function (key) { header.appendChild(el("div", "cell", T(key))); });
+  block.appendChild(header);
+  keys.forEach(function (key) {
+    var row = el("div", "target-row key-row");
+    row.setAttribute("data-key", key.fingerprint);
+    row.setAttribute("data-state", key.state);
+    var who = el("div", "cell target-url");
+    who.appendChild(el("code", "", "…" + key.fingerprint));
+    if (key.weight !== 1) who.appendChild(el("span", "weight", "×" + key.weight));
+    row.appendChild(who);
+    var pill = el("span", "pill state-" + key.state, KEY_STATE_KEYS[key.state] ? T(KEY_STATE_KEYS[key.state]) : key.state);
+    pill.setAttribute("data-state", key.state);
+    row.appendChild(cell("colState", pill));
+    row.appendChild(cell("colRequests", String(key.requests), "num"));
+    row.appendChild(cell("colRateLimited", String(key.rate_limited_responses), "num"));
+    row.appendChild(cell("colUntil", untilNode({ rate_limited_until: key.cooldown_until })));
+    row.appendChild(cell("colLastError", lastErrorNode(key.last_error), "last-error"));
+    block.appendChild(row);
+  });
+}
 function targetRow(name, target) {
   var row = el("div", "target-row");
   row.setAttribute("data-target", target.url);
@@ -332,6 +357,7 @@ function renderHealth() {
     ["colTarget", "colState", "colSuccess", "colRequests", "colLatency", "colUntil", "colTrend", "colLastError"].forEach(function (key) { header.appendChild(el("div", "cell", T(key))); });
     block.appendChild(header);
     entry.targets.forEach(function (target) { block.appendChild(targetRow(name, target)); });
+    if (entry.keys && entry.keys.length) appendKeys(block, entry.keys);
     list.appendChild(block);
   });
   if (idle.length) {

@@ -131,6 +131,10 @@ align-items:center;padding:9px 14px;border-bottom:1px solid var(--border);font-s
 .state-ejected{color:var(--bad);background:var(--bad-soft)}
 .state-rate_limited{color:var(--warn);background:var(--warn-soft)}
 .state-probing{color:var(--info);background:var(--info-soft)}
+.state-ok{color:var(--ok);background:var(--ok-soft)}
+.state-invalid,.state-exhausted{color:var(--bad);background:var(--bad-soft)}
+.target-row.key-row{grid-template-columns:minmax(170px,2.2fr) 110px 120px 80px 110px minmax(130px,1.4fr)}
+.keys-title{margin:10px 14px 4px;font-size:.8rem;color:var(--muted)}
 .err{color:var(--bad);font-size:.82rem}
 .until{font-variant-numeric:tabular-nums}
 .spark{width:96px;height:24px;display:block}

@@ -249,6 +249,18 @@ try {
     assert.match(await limitedRow.textContent(), /429/);
     assert.equal(await pool.locator(`[data-target="${targets.healthy}"] .pill`).textContent(), "healthy");
     assert.equal(await pool.locator(".in-service").textContent(), "1/3 in service");
+    // Key pool rows next to the targets, by fingerprint.
+    const keyRows = await pool
+      .locator(".key-row[data-key]")
+      .evaluateAll((rows) => rows.map((r) => [r.dataset.key, r.dataset.state]));
+    assert.deepEqual(keyRows, [
+      ["3fa9c2d1", "ok"],
+      ["b70e44a8", "rate_limited"],
+      ["0c61de95", "invalid"],
+    ]);
+    const coolingKey = pool.locator('.key-row[data-key="b70e44a8"]');
+    assert.match(await coolingKey.locator(".until").textContent(), /^in \d+s$/);
+    assert.equal(await pool.locator('.key-row[data-key="0c61de95"] .pill').textContent(), "invalid");
     // Two more polls feed the client-side success-rate history.
     await page.waitForFunction(
       () => document.querySelectorAll(".spark rect.fair, .spark rect.good").length >= 2,
