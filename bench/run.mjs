@@ -10,6 +10,7 @@ import { renderChart } from "./chart.mjs";
 import { startGeminiMock } from "./lib/gemini-mock.mjs";
 import { machineInfo } from "./lib/machine.mjs";
 import { largeBodies, latency, streaming, throughput } from "./lib/measure.mjs";
+import { geminiFirstEvent, protectedMemory } from "./lib/measure-gemini.mjs";
 import { geminiRepair, webSocketRoundTrip } from "./lib/measure-sessions.mjs";
 import { startMockProcess } from "./lib/mock-process.mjs";
 import { formatTable } from "./lib/report.mjs";
@@ -20,11 +21,14 @@ const AUTH_TOKEN = "bench-token";
 const quick = process.argv.includes("--quick");
 const PLAN = quick
   ? {
-      latency: { rounds: 4, perRound: 50, warmup: 30 },
-      throughput: { rounds: 1, durationMs: 1500 },
+      latency: { rounds: 3, perRound: 40, warmup: 20 },
+      throughput: { rounds: 1, durationMs: 1000 },
       sse: 2,
       body: 1,
+      bodyBytes: 8 * 1024 * 1024,
       gemini: 2,
+      firstEvent: { rounds: 2, perRound: 5 },
+      memory: { rounds: 1, concurrency: 16 },
       ws: { rounds: 2, perRound: 100 },
     }
   : {
@@ -32,10 +36,14 @@ const PLAN = quick
       throughput: { rounds: 3, durationMs: 2500 },
       sse: 5,
       body: 3,
+      bodyBytes: 50 * 1024 * 1024,
       gemini: 6,
+      firstEvent: { rounds: 6, perRound: 10 },
+      memory: { rounds: 3, concurrency: 32 },
       ws: { rounds: 6, perRound: 200 },
     };
-const BODY_BYTES = 50 * 1024 * 1024;
+/** The protected-request body of issue 13's memory goal. */
+const PROTECTED_BODY_BYTES = 24 * 1024 * 1024;
 
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 
@@ -48,6 +56,8 @@ async function main() {
     "bench-socket": { targets: [direct], transport: "socket" },
     "bench-fetch": { targets: [direct], transport: "fetch" },
     "bench-gemini": { targets: [gemini.url], transport: "socket", gemini: true },
+    // The same Gemini mock as a plain socket preset: the stream passes through without a session.
+    "bench-gemini-plain": { targets: [gemini.url], transport: "socket" },
   };
   log("building the Worker bundle and starting workerd serve");
   const workerd = await startWorkerd({
@@ -77,18 +87,24 @@ async function main() {
     results.latency = await latency(sides, PLAN.latency);
     log("throughput at concurrency 32 and 128");
     results.throughput = await throughput(
-      { direct, floor: sides.floor, socket_preset: sides.socket_preset, fetch_preset: sides.fetch_preset },
-      { concurrencies: [32, 128], ...PLAN.throughput },
+      {
+        direct,
+        floor: sides.floor,
+        socket_preset: sides.socket_preset,
+        fetch_preset: sides.fetch_preset,
+        generic: sides.generic,
+      },
+      { concurrencies: [32, 128], workerdPid: workerd.pid, ...PLAN.throughput },
     );
     log("SSE streaming, 64 deltas every 20 ms");
     results.sse = await streaming(
       { direct, floor: sides.floor, socket_preset: sides.socket_preset },
       { rounds: PLAN.sse, events: 64, gapMs: 20 },
     );
-    log("50 MiB each way");
+    log(`${PLAN.bodyBytes / 2 ** 20} MiB each way`);
     results.large_body = await largeBodies(
       { direct, floor: sides.floor, socket_preset: sides.socket_preset, fetch_preset: sides.fetch_preset },
-      { rounds: PLAN.body, bytes: BODY_BYTES, rss, gatewaySide: "socket_preset" },
+      { rounds: PLAN.body, bytes: PLAN.bodyBytes, rss, gatewaySide: "socket_preset" },
     );
     log("Gemini repair");
     results.gemini_repair = await geminiRepair({
@@ -96,6 +112,20 @@ async function main() {
       geminiMockUrl: gemini.url,
       endpoint: "bench-gemini",
       rounds: PLAN.gemini,
+    });
+    log("Gemini time to first event: session vs plain socket preset vs direct");
+    results.gemini_first_event = await geminiFirstEvent({
+      sides: { direct: gemini.url, plain: `${gw}/bench-gemini-plain`, session: `${gw}/bench-gemini` },
+      geminiMockUrl: gemini.url,
+      ...PLAN.firstEvent,
+    });
+    log("peak memory per protected request (small bodies, 24 MiB body)");
+    results.protected_memory = await protectedMemory({
+      sessionBase: `${gw}/bench-gemini`,
+      geminiMockUrl: gemini.url,
+      rss,
+      largeBytes: PROTECTED_BODY_BYTES,
+      ...PLAN.memory,
     });
     log("WebSocket round trip");
     results.websocket = await webSocketRoundTrip({

@@ -4,6 +4,7 @@
  * drift of the machine (other processes, CPU frequency) hits every side alike.
  */
 import { closedLoop, keepAliveAgent, sseArrivals, timedRequest } from "./client.mjs";
+import { cpuMs } from "./cpu.mjs";
 import { median, percentile, round } from "./stats.mjs";
 
 /** Rotates a list by `k` (round k starts with a different side). */
@@ -44,6 +45,8 @@ export async function latency(sides, { rounds, perRound, warmup }) {
   const out = {};
   const d50 = median(perSide.direct.p50);
   const d99 = median(perSide.direct.p99);
+  const floorAdded50 = perSide.floor ? median(perSide.floor.p50) - d50 : null;
+  const floorAdded99 = perSide.floor ? median(perSide.floor.p99) - d99 : null;
   for (const name of names) {
     const p50 = median(perSide[name].p50);
     const p99 = median(perSide[name].p99);
@@ -52,34 +55,53 @@ export async function latency(sides, { rounds, perRound, warmup }) {
       p99_ms: round(p99, 3),
       added_p50_ms: round(p50 - d50, 3),
       added_p99_ms: round(p99 - d99, 3),
+      // What this side adds over direct, in units of what the bare Worker adds (1 = the floor itself).
+      added_p50_vs_floor: floorAdded50 > 0 && name !== "direct" ? round((p50 - d50) / floorAdded50, 2) : null,
+      added_p99_vs_floor: floorAdded99 > 0 && name !== "direct" ? round((p99 - d99) / floorAdded99, 2) : null,
     };
   }
   return out;
 }
 
-/** Requests per second at each concurrency (closed loop, keep-alive), and the ratio to direct. */
-export async function throughput(sides, { concurrencies, rounds, durationMs }) {
+/**
+ * Requests per second at each concurrency (closed loop, keep-alive), the ratio to direct and to the
+ * floor, and workerd's CPU time per completed request over each side's window (`/proc/<pid>/stat`;
+ * only one side runs at a time, so the window's CPU is that side's, Durable Objects included).
+ */
+export async function throughput(sides, { concurrencies, rounds, durationMs, workerdPid }) {
   const names = Object.keys(sides);
   const out = {};
   for (const concurrency of concurrencies) {
     const perSide = Object.fromEntries(names.map((n) => [n, []]));
+    const cpu = Object.fromEntries(names.map((n) => [n, { ms: 0, requests: 0 }]));
     const failures = Object.fromEntries(names.map((n) => [n, 0]));
     for (let r = 0; r < rounds; r++) {
       for (const name of rotate(names, r)) {
         const agent = keepAliveAgent(concurrency);
+        const cpuBefore = cpuMs(workerdPid);
         const result = await closedLoop(`${sides[name]}/json`, { concurrency, durationMs, agent });
+        const cpuAfter = cpuMs(workerdPid);
         agent.destroy();
         perSide[name].push(result.rps);
         failures[name] += result.failed;
+        if (cpuBefore !== null && cpuAfter !== null) {
+          cpu[name].ms += cpuAfter - cpuBefore;
+          cpu[name].requests += result.done;
+        }
       }
     }
     const direct = median(perSide.direct);
+    const floor = perSide.floor ? median(perSide.floor) : null;
     out[`c${concurrency}`] = Object.fromEntries(
       names.map((n) => [
         n,
         {
           rps: round(median(perSide[n]), 0),
           ratio: round(median(perSide[n]) / direct, 3),
+          ratio_to_floor: floor ? round(median(perSide[n]) / floor, 3) : null,
+          // Direct requests never touch workerd: its CPU there is idle noise, not a cost.
+          workerd_cpu_ms_per_request:
+            n === "direct" || cpu[n].requests === 0 ? null : round(cpu[n].ms / cpu[n].requests, 4),
           failed: failures[n],
         },
       ]),

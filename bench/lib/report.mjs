@@ -1,4 +1,5 @@
 /** The bench's printed table (also pasted into the README section). */
+import { goalRows } from "./goals.mjs";
 
 const SIDE_LABELS = {
   direct: "direct (no Worker)",
@@ -23,27 +24,43 @@ export function formatTable(r) {
   const out = [
     `Machine: ${m.cpu_model}, ${m.cores} cores, ${m.memory_gb} GB; ${m.platform}; Node ${m.node}; ${m.workerd}; ${m.date} (${r.mode} run)`,
     "",
-    "Latency, small JSON, concurrency 1 (ms; added = side − direct)",
+    "Latency, small JSON, concurrency 1 (ms; added = side − direct; ÷ floor = added ÷ the floor's added)",
     table(
-      ["side", "p50", "p99", "added p50", "added p99"],
+      ["side", "p50", "p99", "added p50", "added p99", "p50 ÷ floor", "p99 ÷ floor"],
       Object.entries(r.latency).map(([k, v]) => [
         SIDE_LABELS[k] ?? k,
         fmt(v.p50_ms, 3),
         fmt(v.p99_ms, 3),
         fmt(v.added_p50_ms, 3),
         fmt(v.added_p99_ms, 3),
+        fmt(v.added_p50_vs_floor, 2),
+        fmt(v.added_p99_vs_floor, 2),
       ]),
     ),
     "",
-    "Throughput, small JSON, keep-alive client (req/s; ratio = side ÷ direct)",
+    "Throughput, small JSON, keep-alive client (req/s; ÷ direct, ÷ floor; workerd CPU ms per request from /proc)",
     table(
-      ["side", "c=32 req/s", "ratio", "c=128 req/s", "ratio"],
+      [
+        "side",
+        "c=32 req/s",
+        "÷ direct",
+        "÷ floor",
+        "CPU ms/req",
+        "c=128 req/s",
+        "÷ direct",
+        "÷ floor",
+        "CPU ms/req",
+      ],
       Object.keys(r.throughput.c32).map((k) => [
         SIDE_LABELS[k] ?? k,
         fmt(r.throughput.c32[k].rps, 0),
         fmt(r.throughput.c32[k].ratio, 3),
+        fmt(r.throughput.c32[k].ratio_to_floor, 3),
+        fmt(r.throughput.c32[k].workerd_cpu_ms_per_request, 3),
         fmt(r.throughput.c128[k].rps, 0),
         fmt(r.throughput.c128[k].ratio, 3),
+        fmt(r.throughput.c128[k].ratio_to_floor, 3),
+        fmt(r.throughput.c128[k].workerd_cpu_ms_per_request, 3),
       ]),
     ),
     "",
@@ -88,8 +105,32 @@ export function formatTable(r) {
       ? `WebSocket: skipped: ${w.skipped}`
       : `WebSocket round trip, 64-byte text (${w.messages} messages each): direct p50 ${fmt(w.direct_rtt_p50_ms, 3)} ms, gateway p50 ${fmt(w.gateway_rtt_p50_ms, 3)} ms (×${fmt(w.ratio_p50, 2)}, +${fmt(w.added_p50_ms, 3)} ms); p99 ${fmt(w.direct_rtt_p99_ms, 3)} / ${fmt(w.gateway_rtt_p99_ms, 3)} ms`,
   );
+  const fe = r.gemini_first_event;
+  if (fe) {
+    out.push(
+      `Gemini time to first event (p50 of ${fe.requests_per_side} short streams each): direct ${fmt(fe.first_event_ms_p50.direct, 2)} ms, plain socket preset ${fmt(fe.first_event_ms_p50.plain, 2)} ms, protected session ${fmt(fe.first_event_ms_p50.session, 2)} ms (session − plain ${fmt(fe.session_minus_plain_ms, 2)} ms)`,
+    );
+  }
+  const pm = r.protected_memory;
+  if (pm) {
+    out.push(
+      `Protected request memory: small bodies ${fmt(pm.small.peak_rss_per_request_kb_p50, 0)} KiB per session (${pm.small.concurrent_sessions} at once; max ${fmt(pm.small.peak_rss_per_request_kb_max, 0)}); ${fmt(pm.large.body_bytes / 2 ** 20, 0)} MiB body: peak RSS growth ${fmt(pm.large.peak_rss_growth_mb_max, 1)} MB = ${fmt(pm.large.ratio_to_body_max, 2)}× the body (worst round; p50 ${fmt(pm.large.ratio_to_body_p50, 2)}×)`,
+    );
+  }
   out.push(
     `workerd RSS: ${fmt(r.workerd_rss_startup_mb, 1)} MB after start-up, ${fmt(r.workerd_rss_peak_mb, 1)} MB peak over the whole run`,
+  );
+  out.push("", "Goals of issue 13 (one run)");
+  out.push(
+    table(
+      ["figure", "this run", "goal", "met"],
+      goalRows(r).map((g) => [
+        g.figure,
+        g.value === null ? (g.note ?? "–") : `${fmt(g.value, 2)}${g.unit === "ms" ? " ms" : g.unit}`,
+        g.goal,
+        g.met === null ? "–" : g.met ? "yes" : "NO",
+      ]),
+    ),
   );
   return out.join("\n");
 }
