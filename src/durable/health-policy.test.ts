@@ -12,6 +12,7 @@ import {
   type OutcomeKind,
   RATE_LIMIT_DEFAULT_MS,
   RATE_LIMIT_MAX_MS,
+  reportedStateOf,
   resolveHealthPolicy,
   retryAfterMs,
   stateOf,
@@ -268,5 +269,54 @@ describe("unknown targets", () => {
     applyOutcomes(records, [out(C, 0, "success", 200)], policy, TARGETS);
     expect(Object.keys(records)).toEqual([C]);
     expect(records[C]!.stats).toMatchObject({ requests: 1, successes: 1, failures: 0 });
+  });
+});
+
+describe("failing: kept in service while breaking an outlier rule (issue 11.12)", () => {
+  const T = 1_000_000;
+  const apply = (records: Record<string, TargetRecord>, targets: string[], outcomes: Outcome[]) =>
+    applyOutcomes(records, outcomes, policy, targets);
+
+  it("a lone target whose every request fails (502s) is failing, and still selectable as healthy", () => {
+    const records: Record<string, TargetRecord> = {};
+    const fails = Array.from({ length: policy.consecutiveFailures }, (_, i) =>
+      out(A, T + i, "http_5xx", 502),
+    );
+    apply(records, [A], fails.slice(0, -1));
+    // One failure short of the rule: nothing to report yet.
+    expect(reportedStateOf(records[A], T + 10, policy)).toBe("healthy");
+    apply(records, [A], fails.slice(-1));
+    expect(stateOf(records[A], T + 10)).toBe("healthy");
+    expect(reportedStateOf(records[A], T + 10, policy)).toBe("failing");
+    // A success ends the run of failures (the window holds too few requests for the rate rule).
+    apply(records, [A], [out(A, T + 20, "success", 200)]);
+    expect(reportedStateOf(records[A], T + 30, policy)).toBe("healthy");
+  });
+
+  it("a lone target answering 500 to everything is failing by success rate, until the window forgets it", () => {
+    const records: Record<string, TargetRecord> = {};
+    const n = policy.successRateMinRequests;
+    apply(
+      records,
+      [A],
+      Array.from({ length: n }, (_, i) => out(A, T + i, "http_5xx", 500)),
+    );
+    // 500 is not a gateway failure: no run of failures, but a 0 % success rate over enough requests.
+    expect(records[A]!.stats.consecutiveFailures).toBe(0);
+    expect(reportedStateOf(records[A], T + n, policy)).toBe("failing");
+    expect(reportedStateOf(records[A], T + n + policy.successRateWindowMs + 60_000, policy)).toBe("healthy");
+  });
+
+  it("the last target left while the others are ejected is failing; the ejected one stays ejected", () => {
+    const records: Record<string, TargetRecord> = {};
+    failTimes(records, A, policy.consecutiveFailures, T, policy);
+    expect(stateOf(records[A], T + 1)).toBe("ejected");
+    // Two of three may be ejected at most once (share 0.5 of 3 = 1): B and C are kept in service.
+    failTimes(records, B, policy.consecutiveFailures, T + 1, policy);
+    expect(stateOf(records[B], T + 2)).toBe("healthy");
+    expect(reportedStateOf(records[B], T + 2, policy)).toBe("failing");
+    expect(reportedStateOf(records[A], T + 2, policy)).toBe("ejected");
+    expect(reportedStateOf(records[C], T + 2, policy)).toBe("healthy");
+    expect(reportedStateOf(undefined, T + 2, policy)).toBe("healthy");
   });
 });

@@ -126,6 +126,11 @@ export function policyFor(endpoint: EndpointConfig): HealthPolicy {
 }
 
 export type TargetState = "healthy" | "ejected" | "rate_limited" | "probing";
+/**
+ * The state `/health` and the dashboard show: `TargetState`, plus `failing` for a target that selection treats as
+ * `healthy` (it stays in service) although it breaks an outlier rule (see `reportedStateOf`).
+ */
+export type ReportedState = TargetState | "failing";
 
 /** How one attempt against a target ended. */
 export type OutcomeKind =
@@ -193,6 +198,41 @@ export function stateOf(record: TargetRecord | undefined, now: number): TargetSt
   if (record.rateLimitedUntil !== null && now < record.rateLimitedUntil) return "rate_limited";
   if (record.ejectedUntil !== null) return "probing";
   return "healthy";
+}
+
+/**
+ * The outlier rule a target breaks at `now`, or null: `consecutiveFailures` gateway failures in a row, or a success
+ * rate below `successRateThreshold` over a window holding at least `successRateMinRequests` requests. These are the
+ * rules `applyOutcome` ejects by.
+ */
+export function brokenRule(
+  record: TargetRecord,
+  now: number,
+  policy: HealthPolicy,
+): "consecutive_failures" | "success_rate" | null {
+  if (record.stats.consecutiveFailures >= policy.consecutiveFailures) return "consecutive_failures";
+  const { ok, fail } = windowCounts(record.stats, now, policy.successRateWindowMs);
+  const total = ok + fail;
+  if (total >= policy.successRateMinRequests && ok / total < policy.successRateThreshold)
+    return "success_rate";
+  return null;
+}
+
+/**
+ * The state to report. `failing`: the target is in service (`stateOf` says `healthy`, so requests still go to it)
+ * while it breaks an outlier rule (`brokenRule`). A target in service that breaks a rule is one the ejection cap kept:
+ * a lone target, or the last one left while the others are ejected (`maxEjectionShare`), so there is nowhere else to
+ * send its traffic. It shows `healthy` again once it no longer breaks a rule (a success ends a run of failures; the
+ * window's success rate recovers or the window empties).
+ */
+export function reportedStateOf(
+  record: TargetRecord | undefined,
+  now: number,
+  policy: HealthPolicy,
+): ReportedState {
+  const state = stateOf(record, now);
+  if (state !== "healthy" || record === undefined) return state;
+  return brokenRule(record, now, policy) === null ? "healthy" : "failing";
 }
 
 /** Whether a request may be sent to a `probing` target now (no probe outstanding, or it timed out). */

@@ -23,7 +23,34 @@ describe("health report JSON", () => {
       rate_limited_responses: 0,
       ejections: 0,
       ejection_reason: null,
+      failing_reason: null,
     });
+  });
+
+  it("reports a lone target that fails every request as failing, with the rule it breaks", () => {
+    const records: Record<string, TargetRecord> = {};
+    const policy = { ...DEFAULT_HEALTH_POLICY, consecutiveFailures: 3 };
+    applyOutcomes(
+      records,
+      [1, 2, 3].map((i) => ({
+        url: "http://a",
+        at: T - i,
+        kind: "connect_error" as const,
+        status: null,
+        latencyMs: null,
+      })),
+      policy,
+      ["http://a"],
+    );
+    expect(targetHealthJson(target, records["http://a"], T, policy)).toMatchObject({
+      state: "failing",
+      failing_reason: "consecutive_failures",
+      success_rate: 0,
+      ejected_until: null,
+      ejection_reason: null,
+    });
+    // The endpoint's own rules decide: with the default of 5 in a row, 3 failures are not failing yet.
+    expect(targetHealthJson(target, records["http://a"], T).state).toBe("healthy");
   });
 
   it("renders counters, latency, ejection and the last error with ISO times", () => {

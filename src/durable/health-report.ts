@@ -4,18 +4,27 @@
  * the session counters.
  */
 import type { EndpointConfig, TargetConfig } from "../transport/endpoint";
-import { type HealthPolicy, policyFor, stateOf, type TargetRecord, type TargetState } from "./health-policy";
+import {
+  brokenRule,
+  DEFAULT_HEALTH_POLICY,
+  type HealthPolicy,
+  policyFor,
+  type ReportedState,
+  reportedStateOf,
+  type TargetRecord,
+} from "./health-policy";
 import { type HealthEnv, syncEndpoint } from "./health-snapshot";
 import { latencySummary, successRate } from "./health-stats";
+import { addKeyHealth, type KeyHealthFields } from "./key-health";
 import { readSessionCounters, type SessionCounters } from "./session-counters";
 
 export interface TargetHealthJson {
   url: string;
   weight: number;
-  state: TargetState;
+  /** `failing`: kept in service (nowhere else to go) while it breaks an outlier rule (`reportedStateOf`). */
+  state: ReportedState;
   requests: number;
   successes: number;
-import { addKeyHealth, type KeyHealthFields } from "./key-health";
   failures: number;
   consecutive_failures: number;
   /** successes / requests, 3 decimals; null before the first request. */
@@ -28,6 +37,8 @@ import { addKeyHealth, type KeyHealthFields } from "./key-health";
   rate_limited_responses: number;
   ejections: number;
   ejection_reason: string | null;
+  /** For `failing`: the outlier rule it breaks (`consecutive_failures` or `success_rate`). */
+  failing_reason: string | null;
 }
 
 export interface EndpointHealthJson extends KeyHealthFields {
@@ -46,13 +57,14 @@ export interface HealthReport {
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** One target's `/health` entry (pure). */
+/** One target's `/health` entry (pure). `policy` is the endpoint's (its outlier rules decide `failing`). */
 export function targetHealthJson(
   target: TargetConfig,
   record: TargetRecord | undefined,
   now: number,
+  policy: HealthPolicy = DEFAULT_HEALTH_POLICY,
 ): TargetHealthJson {
-  const state = stateOf(record, now);
+  const state = reportedStateOf(record, now, policy);
   const s = record?.stats;
   return {
     url: target.url,
@@ -77,6 +89,7 @@ export function targetHealthJson(
     rate_limited_responses: s?.rateLimited ?? 0,
     ejections: record?.ejections ?? 0,
     ejection_reason: record?.ejectedUntil != null ? record.ejectionReason : null,
+    failing_reason: state === "failing" && record ? brokenRule(record, now, policy) : null,
   };
 }
 
@@ -90,8 +103,9 @@ export function endpointHealthJson(
   endpoint: EndpointConfig,
   records: Readonly<Record<string, TargetRecord>>,
   now: number,
+  policy: HealthPolicy = DEFAULT_HEALTH_POLICY,
 ): EndpointHealthJson {
-  return { targets: endpoint.targets.map((t) => targetHealthJson(t, records[t.url], now)) };
+  return { targets: endpoint.targets.map((t) => targetHealthJson(t, records[t.url], now, policy)) };
 }
 
 /**
@@ -109,13 +123,14 @@ export async function buildHealthReport(
       try {
         policy = policyFor(endpoint);
         const records = await syncEndpoint(endpoint, policy, env, now);
-        return [endpoint.name, endpointHealthJson(endpoint, records, now())];
+        return [endpoint.name, endpointHealthJson(endpoint, records, now(), policy)];
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         return [endpoint.name, { ...endpointHealthJson(endpoint, {}, now()), error: message }];
       }
     }),
   );
+  await addKeyHealth(env, endpoints, entries, now);
   let sessions: SessionCounters;
   let sessionsError: string | undefined;
   try {
@@ -130,7 +145,6 @@ export async function buildHealthReport(
   return {
     generated_at: new Date(now()).toISOString(),
     endpoints: Object.fromEntries(entries),
-  await addKeyHealth(env, endpoints, entries, now);
     sessions,
     ...(sessionsError === undefined ? {} : { sessions_error: sessionsError }),
   };

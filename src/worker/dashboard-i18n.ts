@@ -77,6 +77,9 @@ const EN = {
   colTrend: "Recent",
   colLastError: "Last error",
   stateHealthy: "healthy",
+  stateFailing: "failing",
+  stateFailingTitle:
+    "Breaks an ejection rule (failures in a row or a low success rate) but stays in service: no other target is left.",
   stateEjected: "ejected",
   stateRateLimited: "rate limited",
   stateProbing: "probing",
@@ -203,6 +206,8 @@ const ZH: Record<StringKey, string> = {
   colTrend: "近期",
   colLastError: "最近错误",
   stateHealthy: "健康",
+  stateFailing: "故障中",
+  stateFailingTitle: "触发了剔除规则（连续失败或成功率过低），但没有其他可用目标，因此仍在使用。",
   stateEjected: "已剔除",
   stateRateLimited: "限流中",
   stateProbing: "探测中",

@@ -217,10 +217,12 @@ function sparkline(points) {
   return svg;
 }
 
-var STATE_KEYS = { healthy: "stateHealthy", ejected: "stateEjected", rate_limited: "stateRateLimited", probing: "stateProbing" };
+var STATE_KEYS = { healthy: "stateHealthy", failing: "stateFailing", ejected: "stateEjected", rate_limited: "stateRateLimited", probing: "stateProbing" };
 function statePill(state) {
   var pill = el("span", "pill state-" + state, STATE_KEYS[state] ? T(STATE_KEYS[state]) : state);
   pill.setAttribute("data-state", state);
+  // failing: in service (nothing else is left) but breaking an outlier rule (DESIGN §7).
+  if (state === "failing") pill.title = T("stateFailingTitle");
   return pill;
 }
 function pct(rate) { return rate === null || rate === undefined ? "–" : (rate * 100).toFixed(rate >= 0.999 || rate === 0 ? 0 : 1) + "%"; }
@@ -348,8 +350,10 @@ function renderHealth() {
     var head = el("div", "health-head");
     head.appendChild(el("h3", "", names[name] || name));
     head.appendChild(el("code", "route", "/" + name));
-    var up = entry.targets.filter(function (t) { return t.state === "healthy" || t.state === "probing"; }).length;
-    var summary = el("span", "in-service" + (up === entry.targets.length ? " all" : up === 0 ? " none" : ""), T("inService", { n: up, total: entry.targets.length }));
+    // A failing target is still in service (the only one left), so it counts here; its pill says it fails.
+    var up = entry.targets.filter(function (t) { return t.state === "healthy" || t.state === "probing" || t.state === "failing"; }).length;
+    var failing = entry.targets.some(function (t) { return t.state === "failing"; });
+    var summary = el("span", "in-service" + (up === entry.targets.length && !failing ? " all" : up === 0 ? " none" : ""), T("inService", { n: up, total: entry.targets.length }));
     head.appendChild(summary);
     if (entry.error) head.appendChild(el("span", "err", entry.error));
     block.appendChild(head);

@@ -121,6 +121,7 @@ align-items:center;padding:9px 14px;border-bottom:1px solid var(--border);font-s
 .target-row:last-child{border-bottom:0}
 .target-row.header{background:var(--panel-2);color:var(--muted);font-size:.74rem;font-weight:600;text-transform:uppercase;letter-spacing:.03em;padding-top:6px;padding-bottom:6px}
 .target-row[data-state=ejected]{background:color-mix(in srgb,var(--bad-soft) 45%,transparent)}
+.target-row[data-state=failing]{background:color-mix(in srgb,var(--bad-soft) 30%,transparent)}
 .target-row[data-state=rate_limited]{background:color-mix(in srgb,var(--warn-soft) 55%,transparent)}
 .target-url{display:flex;gap:6px;align-items:baseline;min-width:0}
 .target-url code{overflow-wrap:anywhere}
@@ -129,6 +130,7 @@ align-items:center;padding:9px 14px;border-bottom:1px solid var(--border);font-s
 .pill::before{content:"";width:7px;height:7px;border-radius:50%;background:currentColor}
 .state-healthy{color:var(--ok);background:var(--ok-soft)}
 .state-ejected{color:var(--bad);background:var(--bad-soft)}
+.state-failing{color:var(--bad);background:var(--bad-soft);outline:1px dashed currentColor;outline-offset:-1px}
 .state-rate_limited{color:var(--warn);background:var(--warn-soft)}
 .state-probing{color:var(--info);background:var(--info-soft)}
 .state-ok{color:var(--ok);background:var(--ok-soft)}

@@ -261,6 +261,16 @@ try {
     const coolingKey = pool.locator('.key-row[data-key="b70e44a8"]');
     assert.match(await coolingKey.locator(".until").textContent(), /^in \d+s$/);
     assert.equal(await pool.locator('.key-row[data-key="0c61de95"] .pill').textContent(), "invalid");
+    const solo = page.locator('[data-health-endpoint="solo"]');
+    assert.equal(await solo.locator(".target-row[data-target]").getAttribute("data-state"), "failing");
+    assert.equal(await solo.locator(".pill").textContent(), "failing");
+    assert.match((await solo.locator(".pill").getAttribute("title")) ?? "", /no other target is left/);
+    assert.equal(await solo.locator(".in-service").textContent(), "1/1 in service");
+    assert.equal(
+      await solo.locator(".in-service.all").count(),
+      0,
+      "a failing target is not shown as all well",
+    );
     // Two more polls feed the client-side success-rate history.
     await page.waitForFunction(
       () => document.querySelectorAll(".spark rect.fair, .spark rect.good").length >= 2,
@@ -269,6 +279,7 @@ try {
     assert.deepEqual(sessions, ["1", "40", "6", "9", "0"]);
     await page.locator('[data-lang="zh"]').click();
     assert.equal(await pool.locator(`[data-target="${targets.limited}"] .pill`).textContent(), "限流中");
+    assert.equal(await page.locator('[data-health-endpoint="solo"] .pill').textContent(), "故障中");
     await page.locator('[data-lang="en"]').click();
     for (const [name, width, height] of [
       ["desktop", 1280, 800],

@@ -144,6 +144,20 @@ export function healthFixture(now, urls) {
         ],
       },
       openai: { targets: [target(urls.healthy, 1, { state: "healthy" })] },
+      // A lone target failing every request: kept in service, reported failing (DESIGN §7).
+      solo: {
+        targets: [
+          target(urls.dead, 1, {
+            state: "failing",
+            requests: 12,
+            failures: 12,
+            consecutive_failures: 12,
+            success_rate: 0,
+            failing_reason: "consecutive_failures",
+            last_error: { kind: "http_5xx", status: 502, at: at(-2) },
+          }),
+        ],
+      },
     },
     sessions: {
       gemini: { active: 1, completed: 40, recovered: 6, continuations: 9, failed: 0 },
