@@ -7,7 +7,8 @@
  *   every `gapMs` (each event is its own write);
  * - `POST /chat/completions` and `POST /chat/unguarded` (query as for `/sse`): the same events, then a
  *   finish chunk and `[DONE]`, a complete chat completions stream; only the first path is one the
- *   gateway's stream guard watches, so the two measure the guard against the plain pass-through;
+ *   gateway's stream guard watches, so the two measure the guard against the plain pass-through. Each
+ *   event carries `t`, the time the mock wrote it;
  * - `GET /blob?bytes=N`: N bytes in 64 KiB writes, honouring backpressure;
  * - `POST /sink`: reads the whole body and answers `{"bytes": n}`;
  * - a WebSocket echo server on its own port (any path).
@@ -25,8 +26,10 @@ const SMALL_JSON = JSON.stringify({
 const BLOB_CHUNK_BYTES = 64 * 1024;
 const BLOB_CHUNK = Buffer.alloc(BLOB_CHUNK_BYTES, 0x61);
 
-function sseEvent(i) {
-  return `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", seq: i, choices: [{ index: 0, delta: { content: `tok${i} ` } }] })}\n\n`;
+function sseEvent(i, stamped = false) {
+  // `t`: when the mock wrote the event, in epoch ms (the client computes each event's latency from it).
+  const t = stamped ? { t: performance.timeOrigin + performance.now() } : {};
+  return `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", seq: i, ...t, choices: [{ index: 0, delta: { content: `tok${i} ` } }] })}\n\n`;
 }
 
 const FINISH_EVENT = `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`;
@@ -68,7 +71,7 @@ function handle(req, res) {
       let i = 0;
       const tick = () => {
         if (res.destroyed) return;
-        res.write(sseEvent(i));
+        res.write(sseEvent(i, chat));
         i++;
         if (i < n) setTimeout(tick, gapMs);
         else res.end(last);

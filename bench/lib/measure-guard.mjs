@@ -2,12 +2,13 @@
  * The stream integrity guard's cost per event (issue 12): the same complete chat completions stream
  * (`events` deltas every `gapMs`, then finish and `[DONE]`) through the same socket preset, on a route
  * the guard watches (`POST …/chat/completions` with `"stream": true`) and on one it does not
- * (`POST …/chat/unguarded`), with direct as the reference. The sides of a round stream at the same time.
+ * (`POST …/chat/unguarded`), with direct as the reference.
  *
- * Per event, the arrival time at the client (from the request's start) is compared between the guarded
- * and the unguarded stream of the same round: `added_per_event_ms` is the median over rounds of the
- * p50 (and p99) of those per-event differences. A single-target preset is never held, so the first
- * event's difference is the guard's added time to first byte.
+ * Each event carries the time the mock wrote it; its latency is the time it reached the client minus
+ * that (both clocks are this machine's epoch clock, read in two processes). The sides run one after
+ * another, in a rotating order, so they never compete for the CPU; the figures are medians over rounds
+ * of each round's p50 / p99 event latency, and `added_*` is guarded − unguarded. A single-target preset
+ * is never held, so the guarded stream's time to first byte is the unguarded one's.
  */
 import { request as httpRequest } from "node:http";
 import { keepAliveAgent } from "./client.mjs";
@@ -17,7 +18,9 @@ const BODY = Buffer.from(
   JSON.stringify({ model: "bench-model", stream: true, messages: [{ role: "user", content: "hi" }] }),
 );
 
-/** POSTs a streaming request; resolves with the arrival time of each `data:` event. */
+const epochMs = () => performance.timeOrigin + performance.now();
+
+/** POSTs a streaming request; resolves with each stamped event's latency and the first byte's time. */
 function postSse(url, agent) {
   return new Promise((resolve, reject) => {
     const started = nowMs();
@@ -29,21 +32,34 @@ function postSse(url, agent) {
         headers: { "content-type": "application/json", "content-length": BODY.length },
       },
       (res) => {
-        const arrivals = [];
+        const latencies = [];
+        let events = 0;
+        let ttfb = null;
         let buffer = "";
         res.setEncoding("utf8");
         res.on("data", (chunk) => {
-          const at = nowMs() - started;
+          const at = epochMs();
+          ttfb ??= nowMs() - started;
           buffer += chunk;
           let cut = buffer.indexOf("\n\n");
           while (cut >= 0) {
-            if (buffer.startsWith("data:")) arrivals.push(at);
+            const event = buffer.slice(0, cut);
             buffer = buffer.slice(cut + 2);
             cut = buffer.indexOf("\n\n");
+            if (!event.startsWith("data:")) continue;
+            events++;
+            const stamp = /"t":([0-9.]+)/.exec(event);
+            if (stamp) latencies.push(at - Number(stamp[1]));
           }
         });
         res.on("end", () =>
-          resolve({ status: res.statusCode, arrivals, guard: res.headers["x-proxy-stream-guard"] ?? null }),
+          resolve({
+            status: res.statusCode,
+            latencies,
+            events,
+            ttfb,
+            guard: res.headers["x-proxy-stream-guard"] ?? null,
+          }),
         );
         res.on("error", reject);
       },
@@ -57,39 +73,44 @@ function postSse(url, agent) {
 export async function streamGuardCost(urls, { rounds, events, gapMs }) {
   const names = Object.keys(urls);
   const agents = Object.fromEntries(names.map((n) => [n, keepAliveAgent(1)]));
-  const diffs50 = [];
-  const diffs99 = [];
-  const ttfb = Object.fromEntries(names.map((n) => [n, []]));
+  const per = Object.fromEntries(names.map((n) => [n, { p50: [], p99: [], ttfb: [] }]));
   let missing = 0;
   for (let r = 0; r < rounds; r++) {
-    const results = await Promise.all(
-      names.map((n) => postSse(`${urls[n]}?n=${events}&gapMs=${gapMs}`, agents[n])),
-    );
-    const byName = Object.fromEntries(names.map((n, i) => [n, results[i]]));
-    for (const n of names) {
-      if (byName[n].status !== 200) throw new Error(`stream guard bench: ${n} answered ${byName[n].status}`);
+    const order = names.map((_, i) => names[(i + r) % names.length]);
+    for (const n of order) {
+      const res = await postSse(`${urls[n]}?n=${events}&gapMs=${gapMs}`, agents[n]);
+      if (res.status !== 200) throw new Error(`stream guard bench: ${n} answered ${res.status}`);
+      if ((n === "guarded") !== (res.guard === "openai-chat")) {
+        throw new Error(`stream guard bench: ${n} was ${res.guard ? "" : "not "}guarded`);
+      }
       // `events` deltas, the finish chunk and [DONE].
-      missing += events + 2 - byName[n].arrivals.length;
-      ttfb[n].push(byName[n].arrivals[0]);
+      missing += events + 2 - res.events;
+      per[n].p50.push(percentile(res.latencies, 50));
+      per[n].p99.push(percentile(res.latencies, 99));
+      per[n].ttfb.push(res.ttfb);
     }
-    if (byName.guarded.guard !== "openai-chat" || byName.unguarded.guard !== null) {
-      throw new Error("stream guard bench: the guarded side must be guarded and the other not");
-    }
-    const g = byName.guarded.arrivals;
-    const u = byName.unguarded.arrivals;
-    const perEvent = g.slice(0, Math.min(g.length, u.length)).map((t, i) => t - u[i]);
-    diffs50.push(percentile(perEvent, 50));
-    diffs99.push(percentile(perEvent, 99));
   }
   for (const agent of Object.values(agents)) agent.destroy();
+  const side = (n) => ({
+    event_latency_p50_ms: round(median(per[n].p50), 3),
+    event_latency_p99_ms: round(median(per[n].p99), 3),
+    ttfb_ms: round(median(per[n].ttfb), 3),
+  });
+  const sides = Object.fromEntries(names.map((n) => [n, side(n)]));
   return {
     events,
     gap_ms: gapMs,
     rounds,
-    ttfb_ms: Object.fromEntries(names.map((n) => [n, round(median(ttfb[n]), 3)])),
-    added_ttfb_ms: round(median(ttfb.guarded) - median(ttfb.unguarded), 3),
-    added_per_event_ms_p50: round(median(diffs50), 3),
-    added_per_event_ms_p99: round(median(diffs99), 3),
+    sides,
+    added_per_event_ms_p50: round(
+      sides.guarded.event_latency_p50_ms - sides.unguarded.event_latency_p50_ms,
+      3,
+    ),
+    added_per_event_ms_p99: round(
+      sides.guarded.event_latency_p99_ms - sides.unguarded.event_latency_p99_ms,
+      3,
+    ),
+    added_ttfb_ms: round(sides.guarded.ttfb_ms - sides.unguarded.ttfb_ms, 3),
     missing_events: missing,
   };
 }
