@@ -4,22 +4,28 @@
  * are sent through `upstream-pool.ts` `dispatch()` unchanged.
  */
 
+import { generationConfigOf } from "../gemini/continuation-bytes";
 import { DEFAULT_GRACE_MS } from "../gemini/engine-config";
 import type { EngineBounds } from "../gemini/engine-types";
 import { nativeAuthHeaders, openAIChatToGemini } from "../gemini/openai-compat";
 import { resolveRetryPrompts } from "../gemini/prompts";
+import { indexGenerateContentRequest } from "../gemini/request-index";
 import {
   classifyGeminiRoute,
   isOpenAIChatPath,
   nativeStreamTargetForOpenAI,
   upstreamStreamTarget,
 } from "../gemini/routes";
-import type { GenerateContentRequest, RetryPrompts } from "../gemini/types";
+import type { RetryPrompts } from "../gemini/types";
 import type { EndpointConfig } from "../transport/endpoint";
 import { googleStatusFor } from "../transport/errors";
+import { piecesStream } from "./body-pieces";
+import { BUFFERED_BODY_LIMIT_BYTES, declaredLength, readCappedBody } from "./capped-body";
 import type { ClientFormat } from "./gemini-client-stream";
 import { unframeResponse } from "./gemini-head";
 import type { SessionStart } from "./gemini-session";
+import { sessionStartBody } from "./gemini-start";
+import { REPLAY_BODY_LIMIT_BYTES } from "./health-policy";
 import { readSessionCounters, type SessionCounters } from "./session-counters";
 import { dispatch } from "./upstream-pool";
 
@@ -44,6 +50,9 @@ export interface GeminiRouteTarget {
   /** Query including `?`, or `""`. */
   search: string;
 }
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 const FORMAT_OF = {
   stream_sse: "sse",
@@ -72,15 +81,12 @@ export async function handleGeminiRequest(
   ) {
     return passThrough(env, ctx, request, route, settings, request.body);
   }
-  const bodyText = await request.text();
-  const body = parseJson(bodyText);
-  const kind = classifyGeminiRoute(
-    method,
-    rest,
-    search,
-    (body as { stream?: unknown } | null)?.stream === true,
-  ).kind;
-  let start: Omit<SessionStart, "format"> & { format: ClientFormat };
+  // Every protected route needs the whole body before it can act: read it with a cap (413 beyond it).
+  const bytes = await readCappedBody(
+    request.body,
+    declaredLength(request.headers),
+    BUFFERED_BODY_LIMIT_BYTES,
+  );
   const common = {
     endpoint,
     headers: [...request.headers] as [string, string][],
@@ -90,14 +96,16 @@ export async function handleGeminiRequest(
     aggressiveFallback: settings.aggressiveFallback,
     debug: settings.debug ?? false,
   };
-  if (kind === "openai_chat_stream") {
-    const translated = openAIChatToGemini(body);
-    if (translated === null) return passThrough(env, ctx, request, route, settings, bodyText);
+  let start: SessionStart;
+  let requestBytes: Uint8Array;
+  if (isOpenAIChatPath(rest)) {
+    const translated = translateOpenAI(bytes);
+    if (translated === null) return passThrough(env, ctx, request, route, settings, bytesBody(bytes));
+    requestBytes = translated.bytes;
     start = {
       ...common,
       format: "openai",
       headers: nativeAuthHeaders(common.headers),
-      request: translated.request,
       upstream: nativeStreamTargetForOpenAI(rest, search, translated.model),
       openai: {
         id: `chatcmpl-${crypto.randomUUID()}`,
@@ -105,26 +113,42 @@ export async function handleGeminiRequest(
         model: translated.model,
       },
     };
-  } else if (kind !== "passthrough" && isProtectable(body)) {
-    start = {
-      ...common,
-      format: FORMAT_OF[kind],
-      request: body,
-      upstream: upstreamStreamTarget(rest, search),
-    };
   } else {
-    return passThrough(env, ctx, request, route, settings, bodyText);
+    const kind = classifyGeminiRoute(method, rest, search).kind;
+    if (kind === "passthrough" || kind === "openai_chat_stream" || !isProtectable(bytes)) {
+      return passThrough(env, ctx, request, route, settings, bytesBody(bytes));
+    }
+    requestBytes = bytes;
+    start = { ...common, format: FORMAT_OF[kind], upstream: upstreamStreamTarget(rest, search) };
   }
   const stub = env.GEMINI_SESSION.get(env.GEMINI_SESSION.newUniqueId());
   const framed = await stub.fetch("https://gemini-session/start", {
     method: "POST",
-    body: JSON.stringify(start),
-    headers: { "content-type": "application/json" },
+    body: sessionStartBody(start, requestBytes),
+    headers: { "content-type": "application/octet-stream" },
     signal: request.signal,
   });
   if (framed.headers.get("content-type") !== "application/octet-stream" || framed.body === null)
     return framed;
   return unframeResponse(framed.body);
+}
+
+/**
+ * An OpenAI-compatible streaming request the engine can protect, as the native request's bytes; null for anything
+ * else (not JSON, not a stream, fields that do not translate exactly), which is forwarded unchanged. The parsed body
+ * lives only inside this call.
+ */
+function translateOpenAI(bytes: Uint8Array): { bytes: Uint8Array; model: string } | null {
+  const body = parseJson(decoder.decode(bytes));
+  if ((body as { stream?: unknown } | null)?.stream !== true) return null;
+  const translated = openAIChatToGemini(body);
+  if (translated === null) return null;
+  return { bytes: encoder.encode(JSON.stringify(translated.request)), model: translated.model };
+}
+
+/** A held body for a pass-through: bytes when failover may replay them, else streamed once without a copy. */
+function bytesBody(bytes: Uint8Array): Uint8Array | ReadableStream<Uint8Array> {
+  return bytes.length <= REPLAY_BODY_LIMIT_BYTES ? bytes : piecesStream([bytes]);
 }
 
 /** `GET /sessions/{id}?from={n}`: the events of session `id` from event `from` on (then the rest as they come). */
@@ -145,12 +169,12 @@ export async function readGeminiSessionCounters(env: Env): Promise<SessionCounte
   return (await readSessionCounters(env)).gemini;
 }
 
-function isProtectable(body: unknown): body is GenerateContentRequest {
-  if (typeof body !== "object" || body === null) return false;
-  const b = body as GenerateContentRequest;
-  if (!Array.isArray(b.contents)) return false;
+/** A native request the engine can continue: indexable (see `request-index.ts`) and asking for one candidate. */
+function isProtectable(bytes: Uint8Array): boolean {
+  const index = indexGenerateContentRequest(bytes);
+  if (index === null) return false;
   // Several candidates cannot be continued as one answer: forwarded unprotected.
-  const count = b.generationConfig?.candidateCount;
+  const count = generationConfigOf(index)?.candidateCount;
   return count === undefined || count === 1;
 }
 
@@ -160,7 +184,7 @@ async function passThrough(
   request: Request,
   route: GeminiRouteTarget,
   settings: GeminiRouteSettings,
-  body: ReadableStream<Uint8Array> | string | null,
+  body: ReadableStream<Uint8Array> | Uint8Array | null,
 ): Promise<Response> {
   const result = await dispatch(
     route.endpoint,
@@ -169,7 +193,7 @@ async function passThrough(
       rest: route.rest,
       search: route.search,
       headers: new Headers(request.headers),
-      body: typeof body === "string" ? new TextEncoder().encode(body) : body,
+      body,
     },
     {
       env,

@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
+import { ENCODED_CONTINUATION_KIT, type EncodedRequest } from "../gemini/continuation-bytes";
 import type { OpenAIStreamMeta } from "../gemini/encoders";
 import { ContinuationEngine } from "../gemini/engine";
 import { DEFAULT_GRACE_MS } from "../gemini/engine-config";
-import { DEFAULT_CONTINUATION_KIT } from "../gemini/engine-kit";
 import type {
   AttemptRecord,
   EngineBounds,
@@ -10,12 +10,13 @@ import type {
   EngineEvent,
   EngineSummary,
 } from "../gemini/engine-types";
-import type { GenerateContentRequest, RetryPrompts } from "../gemini/types";
+import type { RetryPrompts } from "../gemini/types";
 import type { EndpointConfig } from "../transport/endpoint";
 import { googleStatusFor } from "../transport/errors";
 import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-stream";
 import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
 import { encodeHead } from "./gemini-head";
+import { readSessionStart } from "./gemini-start";
 import { geminiUpstream } from "./gemini-upstream";
 import { HealthViews, isolateHealthViews } from "./health-snapshot";
 import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "./session-counters";
@@ -30,7 +31,7 @@ const REPORT_SETTLE_TIMEOUT_MS = 2_000;
  */
 export const SESSION_RETENTION_MS = 10 * 60_000;
 
-/** What the Worker sends to start a session (JSON over the object's `fetch`). */
+/** What the Worker sends to start a session (`gemini-start.ts`: this as JSON, then the request's bytes). */
 export interface SessionStart {
   format: ClientFormat;
   endpoint: EndpointConfig;
@@ -38,7 +39,6 @@ export interface SessionStart {
   upstream: { rest: string; search: string };
   /** The client's headers, API key included: held in memory only, never stored. */
   headers: [string, string][];
-  request: GenerateContentRequest;
   prompts: RetryPrompts;
   bounds: Partial<EngineBounds>;
   graceMs: number;
@@ -104,7 +104,9 @@ export class GeminiSession extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/start" && request.method === "POST") {
-      return this.#start((await request.json()) as SessionStart);
+      const parsed = await readSessionStart(request);
+      if (parsed === null) return errorResponse(400, "malformed session start");
+      return this.#start(parsed.start, parsed.request);
     }
     if (url.pathname === "/attach") return this.#attach(Number(url.searchParams.get("from") ?? "0"));
     return errorResponse(404, "unknown session operation");
@@ -115,7 +117,7 @@ export class GeminiSession extends DurableObject<Env> {
     return this.#log;
   }
 
-  async #start(start: SessionStart): Promise<Response> {
+  async #start(start: SessionStart, request: EncodedRequest): Promise<Response> {
     const log = this.#eventLog();
     if (log.getMeta("format") !== null) return errorResponse(409, "session already started");
     // The deadline exists before the first stored byte; the alarm pushes it out while the generation runs.
@@ -126,8 +128,8 @@ export class GeminiSession extends DurableObject<Env> {
     this.#running = true;
     const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
     recordSessionEvent(this.env, waitUntil, "gemini.started");
-    const engine = new ContinuationEngine({
-      request: start.request,
+    const engine = new ContinuationEngine<EncodedRequest>({
+      request,
       runAttempt: geminiUpstream({
         endpoint: start.endpoint,
         rest: start.upstream.rest,
@@ -138,7 +140,7 @@ export class GeminiSession extends DurableObject<Env> {
         waitUntil,
         views: this.#views,
       }),
-      kit: DEFAULT_CONTINUATION_KIT,
+      kit: ENCODED_CONTINUATION_KIT,
       prompts: start.prompts,
       clock: realClock,
       bounds: start.bounds,
@@ -210,7 +212,7 @@ export class GeminiSession extends DurableObject<Env> {
   }
 
   async #pump(
-    engine: ContinuationEngine,
+    engine: ContinuationEngine<EncodedRequest>,
     log: GeminiEventLog,
     start: SessionStart,
     resolveFirst: (e: EngineEvent | null) => void,

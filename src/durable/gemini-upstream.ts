@@ -1,5 +1,7 @@
+import type { EncodedRequest } from "../gemini/continuation-bytes";
 import type { RunAttempt } from "../gemini/engine-types";
 import type { EndpointConfig } from "../transport/endpoint";
+import { piecesStream } from "./body-pieces";
 import type { HealthViews } from "./health-snapshot";
 import { type DispatchContext, dispatch } from "./upstream-pool";
 
@@ -35,8 +37,6 @@ const REPLACED_HEADERS = [
   "accept",
 ];
 
-const encoder = new TextEncoder();
-
 /**
  * The one function through which a Gemini session reaches its upstream: `upstream-pool.ts` `dispatch()` per engine
  * attempt, so Gemini endpoints get what every endpoint gets: health-weighted selection that avoids ejected and
@@ -50,13 +50,14 @@ const encoder = new TextEncoder();
  * (`AllTargetsFailedError`, a transport error): the engine treats both as a failed attempt and applies its own
  * backoff and bounds.
  */
-export function geminiUpstream(opts: GeminiUpstreamOptions): RunAttempt {
+export function geminiUpstream(opts: GeminiUpstreamOptions): RunAttempt<EncodedRequest> {
   return async (body, signal) => {
     const headers = new Headers(opts.headers);
     for (const name of REPLACED_HEADERS) headers.delete(name);
     headers.set("content-type", "application/json");
     headers.set("accept", "text/event-stream");
     headers.set("accept-encoding", "identity");
+    headers.set("content-length", String(body.byteLength));
     const { response } = await dispatch(
       opts.endpoint,
       {
@@ -64,7 +65,8 @@ export function geminiUpstream(opts: GeminiUpstreamOptions): RunAttempt {
         rest: opts.rest,
         search: opts.search,
         headers,
-        body: encoder.encode(JSON.stringify(body)),
+        // The pieces stream a slice at a time: the attempt never joins (or re-serializes) the whole request.
+        body: piecesStream(body.pieces),
       },
       {
         env: opts.env,

@@ -39,8 +39,6 @@ export interface ContinuationOptions {
   tailChars?: number;
 }
 
-const isUserSide = (c: Content): boolean => c.role !== "model";
-
 function textOf(c: Content | undefined): string {
   if (!c) return "";
   return c.parts
@@ -54,12 +52,30 @@ function textOf(c: Content | undefined): string {
  * else the system instruction, else the answer itself; English by default.
  */
 export function conversationLanguage(original: GenerateContentRequest, answerText = ""): PromptLanguage {
-  const users = original.contents.filter((c) => isUserSide(c));
-  for (let i = users.length - 1; i >= 0; i--) {
-    const lang = detectLanguageOrNull(textOf(users[i]));
+  return languageOf(
+    original.contents.map((c) => c.role),
+    (i) => original.contents[i] as Content,
+    () => original.systemInstruction,
+    answerText,
+  );
+}
+
+/**
+ * `conversationLanguage` over a request that is read on demand (`continuation-bytes.ts` parses one content at a
+ * time): `roles` are the contents' roles in order, `contentAt(i)` yields content `i`.
+ */
+export function languageOf(
+  roles: readonly (string | undefined)[],
+  contentAt: (i: number) => Content,
+  systemInstruction: () => Content | undefined,
+  answerText: string,
+): PromptLanguage {
+  for (let i = roles.length - 1; i >= 0; i--) {
+    if (roles[i] === "model") continue;
+    const lang = detectLanguageOrNull(textOf(contentAt(i)));
     if (lang !== null) return lang;
   }
-  return detectLanguageOrNull(textOf(original.systemInstruction)) ?? detectLanguageOrNull(answerText) ?? "en";
+  return detectLanguageOrNull(textOf(systemInstruction())) ?? detectLanguageOrNull(answerText) ?? "en";
 }
 
 /** The last `chars` code points of `answer`, starting after whitespace when that avoids a cut word. */
@@ -90,6 +106,16 @@ function withBudget(req: GenerateContentRequest, produced: number | undefined): 
   return req;
 }
 
+/** The model turn and the user turn a continuation appends, and the prompt's language (shared with the byte builder). */
+export function continuationTurns(
+  answerText: string,
+  language: PromptLanguage,
+  opts: ContinuationOptions,
+): { answerPart: { text: string }; userTurn: Content } {
+  const prompt = renderRetryPrompt(opts.prompts[language], quotedTail(answerText, opts.tailChars));
+  return { answerPart: { text: answerText }, userTurn: { role: "user", parts: [{ text: prompt }] } };
+}
+
 /** The request that continues `answerText` (what the client received) after a truncated attempt. */
 export function buildContinuationRequest(
   original: GenerateContentRequest,
@@ -107,8 +133,7 @@ export function buildContinuationRequest(
     contents.push({ role: "model", parts: [{ text: answerText }] });
   }
   const language = opts.language ?? conversationLanguage(original, answerText);
-  const prompt = renderRetryPrompt(opts.prompts[language], quotedTail(answerText, opts.tailChars));
-  contents.push({ role: "user", parts: [{ text: prompt }] });
+  contents.push(continuationTurns(answerText, language, opts).userTurn);
   return withBudget(req, opts.producedOutputTokens);
 }
 

@@ -8,8 +8,11 @@ export interface EngineClock {
   sleep(ms: number, signal?: AbortSignal): Promise<boolean>;
 }
 
-/** One upstream call: POST `body` to the SSE stream route; rejects on transport failure. */
-export type RunAttempt = (body: GenerateContentRequest, signal: AbortSignal) => Promise<Response>;
+/**
+ * One upstream call: POST `body` to the SSE stream route; rejects on transport failure. `R` is how a request is held:
+ * a parsed object (tests, the default kit) or pre-encoded bytes (`encoded-request.ts`, the session object).
+ */
+export type RunAttempt<R = GenerateContentRequest> = (body: R, signal: AbortSignal) => Promise<Response>;
 
 export type AlignStep = { kind: "pending" } | { kind: "emit"; text: string } | { kind: "rewrite" };
 
@@ -24,16 +27,13 @@ export interface Aligner {
 }
 
 /** The continuation helper's modules, injected so the engine stays testable on its own. */
-export interface ContinuationKit {
+export interface ContinuationKit<R = GenerateContentRequest> {
   buildContinuation(
-    original: GenerateContentRequest,
+    original: R,
     answerText: string,
     opts: { prompts: RetryPrompts; producedOutputTokens: number },
-  ): GenerateContentRequest;
-  buildRestart(
-    original: GenerateContentRequest,
-    opts: { prompts: RetryPrompts; producedOutputTokens: number },
-  ): GenerateContentRequest;
+  ): R;
+  buildRestart(original: R, opts: { prompts: RetryPrompts; producedOutputTokens: number }): R;
   createAligner(sentAnswer: string): Aligner;
 }
 
@@ -71,10 +71,10 @@ export const DEFAULT_ENGINE_BOUNDS: Readonly<EngineBounds> = Object.freeze({
   serverErrorMaxDelayMs: 8_000,
 });
 
-export interface EngineInput {
-  request: GenerateContentRequest;
-  runAttempt: RunAttempt;
-  kit: ContinuationKit;
+export interface EngineInput<R = GenerateContentRequest> {
+  request: R;
+  runAttempt: RunAttempt<R>;
+  kit: ContinuationKit<R>;
   prompts: RetryPrompts;
   clock: EngineClock;
   bounds?: Partial<EngineBounds>;

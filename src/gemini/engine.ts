@@ -36,8 +36,8 @@ import { sumUsage } from "./usage";
  * stop), and yields the client's events. Pure: no platform APIs besides `Response`/streams; time comes from the
  * injected clock. See `engine-types.ts` for the contract, `README` for the policy.
  */
-export class ContinuationEngine {
-  readonly #in: EngineInput;
+export class ContinuationEngine<R = GenerateContentRequest> {
+  readonly #in: EngineInput<R>;
   readonly #bounds: EngineBounds;
   readonly #signal: AbortSignal;
   readonly #startedAt: number;
@@ -52,7 +52,7 @@ export class ContinuationEngine {
   #nextMode: AttemptMode = "initial";
   #lastFailure: Failure | null = null;
 
-  constructor(input: EngineInput) {
+  constructor(input: EngineInput<R>) {
     this.#in = input;
     this.#bounds = { ...DEFAULT_ENGINE_BOUNDS, ...input.bounds };
     this.#signal = input.signal ?? new AbortController().signal;
@@ -112,7 +112,7 @@ export class ContinuationEngine {
     return null;
   }
 
-  #requestFor(mode: AttemptMode): GenerateContentRequest {
+  #requestFor(mode: AttemptMode): R {
     const opts = { prompts: this.#in.prompts, producedOutputTokens: this.#producedTokens() };
     if (mode === "continuation") return this.#in.kit.buildContinuation(this.#in.request, this.#answer, opts);
     if (mode === "restart") return this.#in.kit.buildRestart(this.#in.request, opts);
@@ -133,7 +133,7 @@ export class ContinuationEngine {
 
   async *#attempt(
     mode: AttemptMode,
-    body: GenerateContentRequest,
+    body: R,
     ctl: AbortController,
     deadlineAt: number,
   ): AsyncGenerator<EngineEvent, AttemptStep> {
