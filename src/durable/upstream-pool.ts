@@ -7,7 +7,9 @@
  * - connect error, timeout, reset, any 5xx, 429 → the next target (at most `maxAttempts` targets,
  *   no new attempt after `failoverDeadlineMs`), the body replayed from the buffer of
  *   `replay-body.ts` (bodies over `replayBodyLimitBytes` get a single attempt);
- * - other statuses (2xx, 3xx, 4xx except 429) are returned unchanged;
+ * - other statuses (2xx, 3xx, 4xx except 429) are returned unchanged, unless the caller's
+ *   `inspect` (the stream integrity guard) turns the answer down before any of it reached the client:
+ *   then it is a failure like a 5xx, and the inspector reports the outcome when the stream ends;
  * - when every attempt failed: the upstream's own answer when there was a single attempt, the final
  *   429 when the last attempt was rate limited (so its `Retry-After` reaches the client), otherwise
  *   `AllTargetsFailedError` naming each attempt's cause.
