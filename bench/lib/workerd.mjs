@@ -88,6 +88,7 @@ export function workerdConfig({
   floorPort,
   vars,
   extraFlags = [],
+  driver = null,
 }) {
   const compat = projectCompatibility();
   const flags = [...new Set([...compat.flags, ...extraFlags])].map((f) => capnpString(f)).join(", ");
@@ -109,11 +110,11 @@ const config :Workerd.Config = (
     # Sockets and fetch from both workers leave through this network: loopback must be allowed,
     # since every upstream in the bench is a mock on 127.0.0.1.
     (name = "internet", network = (allow = ["public", "private", "local"])),
-    (name = "do-disk", disk = (path = ${capnpString(storageDir)}, writable = true)),
+    (name = "do-disk", disk = (path = ${capnpString(storageDir)}, writable = true)),${driver ? '\n    (name = "driver", worker = .driver),' : ""}
   ],
   sockets = [
     (name = "gateway", address = "127.0.0.1:${gatewayPort}", http = (), service = "gateway"),
-    (name = "floor", address = "127.0.0.1:${floorPort}", http = (), service = "floor"),
+    (name = "floor", address = "127.0.0.1:${floorPort}", http = (), service = "floor"),${driver ? `\n    (name = "driver", address = "127.0.0.1:${driver.port}", http = (), service = "driver"),` : ""}
   ],
 );
 
@@ -137,7 +138,21 @@ const floor :Workerd.Worker = (
   compatibilityDate = "${compat.date}",
   globalOutbound = "internet",
 );
-`;
+${
+  driver
+    ? `
+# Bench-only driver (bench/scale-sim.mjs): calls the gateway's own TargetHealth objects.
+const driver :Workerd.Worker = (
+  modules = [(name = "driver.js", esModule = embed ${capnpString(relative(configDir, driver.path))})],
+  compatibilityDate = "${compat.date}",
+  compatibilityFlags = [${flags}],
+  bindings = [
+    (name = "TARGET_HEALTH", durableObjectNamespace = (className = "TargetHealth", serviceName = "gateway")),
+  ],
+);
+`
+    : ""
+}`;
 }
 
 async function waitReady(url, child, stderr) {
@@ -191,7 +206,13 @@ export function workerdVersion() {
  * Builds, configures and starts workerd. `vars` go to the gateway as text bindings. Returns the
  * gateway and floor base URLs, the workerd pid, the captured log, and `stop()`.
  */
-export async function startWorkerd({ vars, quietLogs = true, extraFlags = [] }) {
+export async function startWorkerd({
+  vars,
+  quietLogs = true,
+  extraFlags = [],
+  driverPath = null,
+  inspectorPort = null,
+}) {
   const dir = mkdtempSync(join(tmpdir(), "gateway-bench-"));
   const bundlePath = buildBundle(join(dir, "bundle"));
   const floorPath = join(dir, "floor.js");
@@ -200,6 +221,7 @@ export async function startWorkerd({ vars, quietLogs = true, extraFlags = [] }) 
   mkdirSync(storageDir);
   const gatewayPort = await freePort();
   const floorPort = await freePort();
+  const driver = driverPath ? { path: driverPath, port: await freePort() } : null;
   const configPath = join(dir, "workerd.capnp");
   writeFileSync(
     configPath,
@@ -212,9 +234,11 @@ export async function startWorkerd({ vars, quietLogs = true, extraFlags = [] }) 
       floorPort,
       vars,
       extraFlags,
+      driver,
     }),
   );
-  const child = spawn(WORKERD_BIN, ["serve", configPath, "--experimental"], {
+  const inspector = inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [];
+  const child = spawn(WORKERD_BIN, ["serve", configPath, "--experimental", ...inspector], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   // Never outlive the bench: a Ctrl-C or an early exit of this process takes workerd with it.
@@ -243,6 +267,7 @@ export async function startWorkerd({ vars, quietLogs = true, extraFlags = [] }) 
   return {
     gatewayUrl,
     floorUrl,
+    driverUrl: driver ? `http://127.0.0.1:${driver.port}` : null,
     pid: child.pid,
     dir,
     log,
