@@ -22,7 +22,8 @@ import { type KeyPool, type PoolKey, resolveKeyPool } from "../keys/fingerprint"
 import { chooseKey } from "../keys/key-choice";
 import { applyKey } from "../keys/placement";
 import type { EndpointConfig, TargetConfig } from "../transport/endpoint";
-import { type HealthPolicy, stateOf, type TargetRecord } from "./health-policy";
+import { UpstreamHandshakeError } from "../transport/ws-handshake";
+import { type HealthPolicy, policyFor, stateOf, type TargetRecord } from "./health-policy";
 import type { HealthEnv, HealthViewContext, HealthViews } from "./health-snapshot";
 
 /** The affinity pick among the healthy targets not yet tried; null when none is healthy (normal selection then). */
@@ -95,6 +96,22 @@ export class KeyAttempts {
     return applyKey(upstreamHeaders(headers), search, this.#endpoint.keys!.placement, key.key);
   }
 
+  /**
+   * Reports an answer known only by its status (a WebSocket handshake) for `key`; true when it is the
+   * key's failure (the key is then skipped for the rest of this request).
+   */
+  reportStatus(
+    key: PoolKey,
+    status: number,
+    at: number,
+    views: HealthViews,
+    policy: HealthPolicy,
+    ctx: HealthViewContext,
+  ): boolean {
+    const verdict = classifyKeyResponse(status, new Headers(), null, at);
+    return this.#report(key, status, verdict, at, views, policy, ctx);
+  }
+
   /** Classifies the answer for `key`, reports it, and says whether it is the key's failure. */
   async judge(
     response: Response,
@@ -112,6 +129,19 @@ export class KeyAttempts {
       body = read.json;
     }
     const verdict: KeyVerdict = classifyKeyResponse(response.status, response.headers, body, at);
+    const keyFailure = this.#report(key, response.status, verdict, at, views, policy, ctx);
+    return { response: delivered, keyFailure };
+  }
+
+  #report(
+    key: PoolKey,
+    status: number,
+    verdict: KeyVerdict,
+    at: number,
+    views: HealthViews,
+    policy: HealthPolicy,
+    ctx: HealthViewContext,
+  ): boolean {
     views.reportKey(
       this.#endpoint,
       policy,
@@ -119,7 +149,7 @@ export class KeyAttempts {
         fingerprint: key.fingerprint,
         at,
         kind: verdict.kind,
-        status: response.status,
+        status,
         generation: this.pool.generation,
         ...(verdict.cooldownMs === undefined ? {} : { cooldownMs: verdict.cooldownMs }),
       },
@@ -129,7 +159,7 @@ export class KeyAttempts {
     // Only a key that failed as a key is skipped for the rest of this request; a target failure
     // (5xx, timeout) says nothing against the key.
     if (keyFailure) this.#tried.add(key.fingerprint);
-    return { response: delivered, keyFailure };
+    return keyFailure;
   }
 }
 
@@ -149,4 +179,42 @@ async function readErrorBody(response: Response): Promise<{ response: Response; 
     // Not JSON (or still content-coded): classified by status and headers alone.
   }
   return { response, json };
+}
+
+/** The keyed headers and query string a relay's upstream handshake is opened with. */
+export type RelayOpener = (headers: Headers, search: string) => Promise<Response>;
+
+/**
+ * Opens a WebSocket relay with a pool key (issue 14): the same choice as `dispatch()`, and a
+ * handshake refused for the key's sake (401, 402, 403, 429) moves to another key before the client
+ * gets its 101. The relay object keeps the handshake it was opened with, so a Gemini Live session
+ * resumes with the key it started with. Without a pool, the client's headers go as they are (minus
+ * the gateway's affinity header).
+ */
+export async function openWithPoolKey(
+  endpoint: EndpointConfig,
+  env: HealthEnv,
+  waitUntil: (p: Promise<unknown>) => void,
+  headers: Headers,
+  search: string,
+  open: RelayOpener,
+  views: HealthViews,
+): Promise<Response> {
+  const keys = await KeyAttempts.open(endpoint, env, headers);
+  if (!keys) return open(upstreamHeaders(headers), search);
+  const policy = policyFor(endpoint);
+  const ctx: HealthViewContext = { env, waitUntil, now: Date.now };
+  views.view(endpoint, policy, ctx); // refreshes the isolate's snapshot (key records ride along)
+  for (;;) {
+    const key = keys.choose(views, Date.now(), Math.random);
+    const keyed = keys.apply(headers, search, key);
+    try {
+      const response = await open(keyed.headers, keyed.search);
+      keys.reportStatus(key, 101, Date.now(), views, policy, ctx);
+      return response;
+    } catch (error) {
+      const status = error instanceof UpstreamHandshakeError ? error.upstreamStatus : null;
+      if (status === null || !keys.reportStatus(key, status, Date.now(), views, policy, ctx)) throw error;
+    }
+  }
 }

@@ -4,6 +4,8 @@
  * their session objects.
  */
 import { handleGeminiRequest } from "../durable/gemini-route";
+import { isolateHealthViews } from "../durable/health-snapshot";
+import { openWithPoolKey } from "../durable/key-dispatch";
 import { isWebSocketUpgrade, openRelay, UpgradeRequiredError } from "../durable/relay-route";
 import { streamFormatFor, streamGuardInspector } from "../durable/stream-guard-route";
 import { dispatch } from "../durable/upstream-pool";
@@ -124,13 +126,23 @@ function relayPreset(
   const scheme = target.protocol === "https:" ? "wss" : "ws";
   const base = target.pathname === "/" ? "" : target.pathname;
   const live = endpoint.gemini && rest.includes("BidiGenerateContent");
-  return relay(
-    g,
-    raw,
-    `${scheme}://${target.host}${base}${rest}${rawSearch(g.url)}`,
-    endpoint.transport,
-    endpoint.name,
-    live,
+  // With a key pool, the handshake carries a pool key (and a refused key moves on to another).
+  return openWithPoolKey(
+    endpoint,
+    g.env,
+    (p) => g.ctx.waitUntil(p),
+    raw.headers,
+    rawSearch(g.url),
+    (headers, search) =>
+      relay(
+        g,
+        new Request(raw, { headers }),
+        `${scheme}://${target.host}${base}${rest}${search}`,
+        endpoint.transport,
+        endpoint.name,
+        live,
+      ),
+    isolateHealthViews,
   );
 }
 

@@ -42,6 +42,8 @@ export interface LiveSessionLog {
   consumed: string[];
   /** Texts the server consumed more than once (a replay of something already in the state). */
   duplicates: string[];
+  /** The API key each connection carried (`x-goog-api-key`, else `?key=`; "" for none), in order. */
+  keys: string[];
 }
 
 const logs = new Map<string, WsConnectionLog>();
@@ -152,7 +154,7 @@ function sendJson(ws: WebSocket, value: unknown): void {
  * - `dropeach`: answers `setup` with `setupComplete` and a resumable update, then drops the connection (no close
  *   frame) on every other message without consuming it.
  */
-function handleLive(ws: WebSocket, scenario: string, tag: string, socket: Socket): void {
+function handleLive(ws: WebSocket, scenario: string, tag: string, socket: Socket, apiKey: string): void {
   let session: (LiveSessionLog & { snapshots: Map<string, number> }) | undefined;
   let index = 0;
   let first = false;
@@ -171,11 +173,19 @@ function handleLive(ws: WebSocket, scenario: string, tag: string, socket: Socket
           return;
         }
         session.connections++;
+        session.keys.push(apiKey);
         session.resumedWith.push(handle);
         session.consumed.length = at;
       } else {
         first = true;
-        session = { connections: 1, resumedWith: [], consumed: [], duplicates: [], snapshots: new Map() };
+        session = {
+          connections: 1,
+          resumedWith: [],
+          consumed: [],
+          duplicates: [],
+          keys: [apiKey],
+          snapshots: new Map(),
+        };
         liveSessions.set(tag, session);
       }
       sendJson(ws, { setupComplete: {} });
@@ -349,8 +359,11 @@ export async function start(): Promise<RunningMock> {
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on("error", () => {});
-      if (kind === "live") handleLive(ws, parts[2] ?? "", url.searchParams.get("tag") ?? "", socket);
-      else handleEcho(ws, req, url.searchParams.get("id") ?? "");
+      if (kind === "live") {
+        const goog = req.headers["x-goog-api-key"];
+        const apiKey = typeof goog === "string" ? goog : (url.searchParams.get("key") ?? "");
+        handleLive(ws, parts[2] ?? "", url.searchParams.get("tag") ?? "", socket, apiKey);
+      } else handleEcho(ws, req, url.searchParams.get("id") ?? "");
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
