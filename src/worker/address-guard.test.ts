@@ -43,7 +43,7 @@ describe("checkGenericTarget: public targets", () => {
     ["https", "mylocalhost", "https://mylocalhost/"],
     ["https", "metadata.example.com", "https://metadata.example.com/"],
     ["https", "[2001:4860:4860::8888]", "https://[2001:4860:4860::8888]/"],
-    ["https", "[2001:1::1]", "https://[2001:1::1]/"],
+    ["https", "[2001:200::1]", "https://[2001:200::1]/"],
   ])("%s://%s is allowed", (scheme, hostPort, href) => {
     expect(checkGenericTarget(scheme, hostPort, false).url.href).toBe(href);
   });

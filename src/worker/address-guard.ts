@@ -182,6 +182,7 @@ const IPV4_BLOCKED: readonly Ipv4Range[] = [
   { base: v4(172, 16, 0, 0), bits: 12, label: "private address (172.16.0.0/12)" },
   { base: v4(192, 0, 0, 0), bits: 24, label: "IETF protocol assignment (192.0.0.0/24)" },
   { base: v4(192, 0, 2, 0), bits: 24, label: "documentation address (192.0.2.0/24)" },
+  { base: v4(192, 88, 99, 0), bits: 24, label: "deprecated 6to4 relay anycast address (192.88.99.0/24)" },
   { base: v4(192, 168, 0, 0), bits: 16, label: "private address (192.168.0.0/16)" },
   { base: v4(198, 18, 0, 0), bits: 15, label: "benchmarking address (198.18.0.0/15)" },
   { base: v4(198, 51, 100, 0), bits: 24, label: "documentation address (198.51.100.0/24)" },
@@ -265,6 +266,11 @@ export function classifyIpv6(g: readonly number[]): string | null {
     // guard cannot tell where it ends up, so the whole 2001::/32 is refused.
     return "Teredo tunnel address (2001::/32)";
   }
+  if (g0 === 0x2001 && g1 < 0x200) {
+    // The rest of 2001::/23 (RFC 2928): benchmarking, ORCHID, AMT, AS112 and other protocol blocks,
+    // never an API host.
+    return "IETF protocol assignment (2001::/23)";
+  }
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) {
     const inner = classifyIpv4(embeddedIpv4(g6, g7));
     return inner === null ? null : `NAT64 address (64:ff9b::/96) embedding a ${inner}`;
@@ -276,6 +282,8 @@ export function classifyIpv6(g: readonly number[]): string | null {
   }
   if (g0 === 0x100 && g1 === 0 && g2 === 0 && g3 === 0) return "discard-only IPv6 address (100::/64)";
   if (g0 === 0x2001 && g1 === 0xdb8) return "IPv6 documentation address (2001:db8::/32)";
+  if (g0 === 0x3fff && g1 < 0x1000) return "IPv6 documentation address (3fff::/20)";
+  if (g0 === 0x5f00) return "IPv6 segment routing SID (5f00::/16)";
   if ((g0 & 0xfe00) === 0xfc00) return "IPv6 unique local address (fc00::/7)";
   if ((g0 & 0xffc0) === 0xfe80) return "IPv6 link-local address (fe80::/10)";
   if ((g0 & 0xffc0) === 0xfec0) return "IPv6 site-local address (fec0::/10, deprecated)";
