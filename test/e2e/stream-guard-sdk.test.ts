@@ -12,6 +12,7 @@ import {
   hexPrefix,
   openaiError,
   openaiStream,
+  responsesStream,
   type SseScript,
   ssePlay,
 } from "../mocks/sse-llm-script";
@@ -60,6 +61,32 @@ describe("OpenAI SDK on a guarded stream (socket transport)", () => {
   ])("raises an APIError when the upstream stream is %s", async (_name, play) => {
     await script("e2e-openai", "a", { queue: [play] });
     const error = await readOpenAI(client).then(
+      (text) => new Error(`the SDK returned normally with ${JSON.stringify(text)}`),
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+  });
+});
+
+describe("OpenAI SDK on a guarded Responses stream", () => {
+  const client = new OpenAI({ apiKey: "sk-test", baseURL: `${origin}/sse-openai/v1`, maxRetries: 0 });
+  const WHOLE = responsesStream(ANSWER);
+
+  async function readResponses(): Promise<string> {
+    const stream = await client.responses.create({ model: "gpt-mock", input: "hi", stream: true });
+    let text = "";
+    for await (const event of stream) if (event.type === "response.output_text.delta") text += event.delta;
+    return text;
+  }
+
+  it("reads a whole stream to the end", async () => {
+    await script("e2e-openai", "a", { queue: [ssePlay(WHOLE)] });
+    expect(await readResponses()).toBe(ANSWER);
+  });
+
+  it("raises an APIError when the stream ends without response.completed", async () => {
+    await script("e2e-openai", "a", { queue: [ssePlay(WHOLE.slice(0, 5))] });
+    const error = await readResponses().then(
       (text) => new Error(`the SDK returned normally with ${JSON.stringify(text)}`),
       (e: unknown) => e,
     );
