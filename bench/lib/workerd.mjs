@@ -89,6 +89,7 @@ export function workerdConfig({
   vars,
   extraFlags = [],
   driver = null,
+  trustedCaPem = null,
 }) {
   const compat = projectCompatibility();
   const flags = [...new Set([...compat.flags, ...extraFlags])].map((f) => capnpString(f)).join(", ");
@@ -109,7 +110,7 @@ const config :Workerd.Config = (
     (name = "floor", worker = .floor),
     # Sockets and fetch from both workers leave through this network: loopback must be allowed,
     # since every upstream in the bench is a mock on 127.0.0.1.
-    (name = "internet", network = (allow = ["public", "private", "local"])),
+    (name = "internet", network = (allow = ["public", "private", "local"]${trustedCaPem ? `, tlsOptions = (trustedCertificates = [${capnpString(trustedCaPem)}])` : ""})),
     (name = "do-disk", disk = (path = ${capnpString(storageDir)}, writable = true)),${driver ? '\n    (name = "driver", worker = .driver),' : ""}
   ],
   sockets = [
@@ -212,6 +213,7 @@ export async function startWorkerd({
   extraFlags = [],
   driverPath = null,
   inspectorPort = null,
+  trustedCaPem = null,
 }) {
   const dir = mkdtempSync(join(tmpdir(), "gateway-bench-"));
   const bundlePath = buildBundle(join(dir, "bundle"));
@@ -235,6 +237,7 @@ export async function startWorkerd({
       vars,
       extraFlags,
       driver,
+      trustedCaPem,
     }),
   );
   const inspector = inspectorPort ? [`--inspector-addr=127.0.0.1:${inspectorPort}`] : [];
