@@ -16,11 +16,12 @@ interface __BaseEnv_Env {
 	GEMINI_SESSION: DurableObjectNamespace<import("./worker/index").GeminiSession>;
 	RELAY_SESSION: DurableObjectNamespace<import("./worker/index").RelaySession>;
 	TARGET_HEALTH: DurableObjectNamespace<import("./worker/index").TargetHealth>;
+	STREAM_SESSION: DurableObjectNamespace<import("./worker/index").StreamSession>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./worker/index");
-		durableNamespaces: "GeminiSession" | "RelaySession" | "TargetHealth";
+		durableNamespaces: "GeminiSession" | "RelaySession" | "TargetHealth" | "StreamSession";
 	}
 	interface Env extends __BaseEnv_Env {}
 }

@@ -26,7 +26,16 @@ export interface EndpointConfig {
   keys?: KeyPoolSpec;
   /** How the provider takes a key (built-in presets know theirs; default `Authorization: Bearer`). */
   keyPlacement?: KeyPlacement;
+  /** Stream repair on this endpoint (issue 12); unset: `STREAM_REPAIR_ENABLED`. The guard is always on. */
+  repair?: boolean;
+  /**
+   * How an OpenAI-style stream is continued: `prefix` (`"prefix": true` assistant message: Mistral, DeepSeek's
+   * `/beta`), `partial` (`"partial": true`: Moonshot), `prompt` (the continue prompt, default).
+   */
+  continuation?: ContinuationMethod;
 }
+
+export type ContinuationMethod = "prefix" | "partial" | "prompt";
 
 /**
  * Where a provider key goes in the upstream request: `Authorization: Bearer <key>`, a header holding

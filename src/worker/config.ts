@@ -9,6 +9,7 @@ import { parseGeminiEngineConfig } from "../gemini/engine-config";
 import type { RetryPrompts } from "../gemini/types";
 import { DEFAULT_STREAM_GUARD, parseStreamGuardConfig, type StreamGuardConfig } from "../stream/guard-config";
 import type {
+  ContinuationMethod,
   EndpointConfig,
   KeyPlacement,
   KeyPoolSpec,
@@ -35,6 +36,8 @@ export interface GatewayVars {
   GEMINI_ENGINE?: string;
   DROP_REQUEST_HEADERS?: string;
   STREAM_GUARD?: string | object;
+  STREAM_REPAIR_ENABLED?: string | boolean;
+  STREAM_REPAIR?: string;
 }
 
 export type GeminiEngineConfig = ReturnType<typeof parseGeminiEngineConfig>;
@@ -58,6 +61,11 @@ export interface GatewayConfig {
   extraDroppedHeaders: ExtraHeaderDrops;
   /** `STREAM_GUARD`: bounds of the stream integrity guard (hold before commit, idle). */
   streamGuard: StreamGuardConfig;
+  /**
+   * `STREAM_REPAIR_ENABLED` (repair of OpenAI chat / Anthropic streams on endpoints without their own `repair`)
+   * and `STREAM_REPAIR` (the repair engine's bounds and grace period, the fields of `GEMINI_ENGINE`).
+   */
+  streamRepair: { enabled: boolean } & GeminiEngineConfig;
 }
 
 /** Defaults of DESIGN §5, also shown by the dashboard. */
@@ -67,6 +75,7 @@ export const BOOLEAN_DEFAULTS = {
   DEBUG_MODE: false,
   AGGRESSIVE_FALLBACK: true,
   ALLOW_PRIVATE_TARGETS: false,
+  STREAM_REPAIR_ENABLED: false,
 } as const;
 
 /** First path segments the router owns; an endpoint may not take them. */
@@ -115,6 +124,8 @@ export const GATEWAY_VARIABLES = [
   "GEMINI_ENGINE",
   "DROP_REQUEST_HEADERS",
   "STREAM_GUARD",
+  "STREAM_REPAIR_ENABLED",
+  "STREAM_REPAIR",
 ] as const satisfies readonly (keyof GatewayVars)[];
 
 let cached: { key: string; config: GatewayConfig } | null = null;
@@ -189,6 +200,10 @@ function parseConfigWith(vars: GatewayVars, check: Check): GatewayConfig {
     overridden,
     extraDroppedHeaders: check(() => parseHeaderDrops(vars.DROP_REQUEST_HEADERS), NO_EXTRA_HEADER_DROPS),
     streamGuard: check(() => parseStreamGuardConfig(vars.STREAM_GUARD), { ...DEFAULT_STREAM_GUARD }),
+    streamRepair: {
+      enabled: boolean("STREAM_REPAIR_ENABLED"),
+      ...check(() => parseGeminiEngineConfig(vars.STREAM_REPAIR, "STREAM_REPAIR"), { bounds: {} }),
+    },
   };
 }
 
@@ -230,6 +245,7 @@ function presetToEndpoint(preset: PresetDefinition, byName: Map<string, PresetDe
     transport: source.transport,
     gemini: source.gemini === true,
     ...(source.keyPlacement ? { keyPlacement: source.keyPlacement } : {}),
+    ...(source.continuation ? { continuation: source.continuation } : {}),
   };
 }
 
@@ -283,7 +299,18 @@ function parseEndpointsJson(raw: string | object | undefined): Record<string, un
   return value as Record<string, unknown>;
 }
 
-const ENDPOINT_FIELDS = new Set(["targets", "transport", "gemini", "displayName", "health", "keys"]);
+const ENDPOINT_FIELDS = new Set([
+  "targets",
+  "transport",
+  "gemini",
+  "displayName",
+  "health",
+  "keys",
+  "repair",
+  "continuation",
+]);
+
+const CONTINUATION_METHODS: readonly ContinuationMethod[] = ["prefix", "partial", "prompt"];
 
 function parseEndpoint(
   name: string,
@@ -337,6 +364,25 @@ function parseEndpoint(
     if (health !== undefined) endpoint.health = health;
   }
   if (replaced?.keyPlacement) endpoint.keyPlacement = replaced.keyPlacement;
+  const repair = check(() => {
+    const value = spec.repair ?? replaced?.repair;
+    if (value !== undefined && typeof value !== "boolean") {
+      throw new ConfigError(`${where}.repair`, `must be true or false, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  }, undefined);
+  if (repair !== undefined) endpoint.repair = repair;
+  const continuation = check(() => {
+    const value = spec.continuation ?? replaced?.continuation;
+    if (value !== undefined && !CONTINUATION_METHODS.includes(value as ContinuationMethod)) {
+      throw new ConfigError(
+        `${where}.continuation`,
+        `must be one of ${CONTINUATION_METHODS.map((m) => `"${m}"`).join(", ")}, got ${JSON.stringify(value)}`,
+      );
+    }
+    return value as ContinuationMethod | undefined;
+  }, undefined);
+  if (continuation !== undefined) endpoint.continuation = continuation;
   if (spec.keys !== undefined && spec.keys !== null) {
     const keys = check(() => parseKeyPoolSpec(`${where}.keys`, spec.keys, endpoint.keyPlacement), undefined);
     if (keys !== undefined) endpoint.keys = keys;

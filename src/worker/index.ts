@@ -2,7 +2,7 @@
  * The front Worker: authenticates, routes, and hands stateful work to Durable Objects (DESIGN §3–4).
  */
 import { AutoRouter, type IRequest } from "itty-router";
-import { reattachGeminiSession } from "../durable/gemini-route";
+import { reattachSession } from "../durable/stream-session-route";
 import { BadRequestError } from "../transport/errors";
 import { loadConfig } from "./config";
 import { type GatewayContext, secretsOf } from "./context";
@@ -17,6 +17,7 @@ import { RequestTiming } from "./server-timing";
 
 export { GeminiSession } from "../durable/gemini-session";
 export { RelaySession } from "../durable/relay-session";
+export { StreamSession } from "../durable/stream-session";
 export { TargetHealth } from "../durable/target-health";
 
 type Handler = (request: IRequest, g: GatewayContext) => Response | Promise<Response>;
@@ -68,7 +69,7 @@ function reattach(g: GatewayContext, id: string): Promise<Response> {
   const from = g.url.searchParams.get("from") ?? "0";
   if (!/^\d{1,9}$/.test(from)) throw new BadRequestError("from must be a non-negative integer event count");
   g.log.route = "session";
-  return reattachGeminiSession(g.env, id, Number(from));
+  return reattachSession(g.env, id, Number(from));
 }
 
 export async function handleRequest(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {

@@ -25,7 +25,7 @@
  * of them with `ENDPOINTS`.
  */
 
-import type { KeyPlacement } from "../transport/endpoint";
+import type { ContinuationMethod, KeyPlacement } from "../transport/endpoint";
 
 export interface PresetDefinition {
   /** Route name: the first path segment. Lowercase, URL-safe. */
@@ -43,6 +43,8 @@ export interface PresetDefinition {
   note?: string;
   /** How the provider takes an API key, for key pools (issue 14); default `Authorization: Bearer`. */
   keyPlacement?: KeyPlacement;
+  /** How the provider continues a cut OpenAI-style stream (issue 12); default the continue prompt. */
+  continuation?: ContinuationMethod;
 }
 
 /**
@@ -198,7 +200,13 @@ export const BUILTIN_PRESETS: readonly PresetDefinition[] = [
     transport: FETCH,
     aliasOf: "claude",
   },
-  { name: "mistral", displayName: "Mistral AI", targets: ["https://api.mistral.ai"], transport: FETCH },
+  {
+    name: "mistral",
+    displayName: "Mistral AI",
+    targets: ["https://api.mistral.ai"],
+    transport: FETCH,
+    continuation: "prefix",
+  },
   {
     name: "deepseek",
     displayName: "DeepSeek",
@@ -213,6 +221,7 @@ export const BUILTIN_PRESETS: readonly PresetDefinition[] = [
     targets: ["https://api.moonshot.ai"],
     transport: SOCKET,
     note: "International platform. Keys from platform.moonshot.cn need https://api.moonshot.cn via ENDPOINTS.",
+    continuation: "partial",
   },
   {
     name: "kimi",

@@ -8,6 +8,7 @@ import { isolateHealthViews } from "../durable/health-snapshot";
 import { openWithPoolKey } from "../durable/key-dispatch";
 import { isWebSocketUpgrade, openRelay, UpgradeRequiredError } from "../durable/relay-route";
 import { streamFormatFor, streamGuardInspector } from "../durable/stream-guard-route";
+import { readRepairBody, repairFormatFor, startRepairSession } from "../durable/stream-session-route";
 import { dispatch } from "../durable/upstream-pool";
 import { egress } from "../transport/egress";
 import type { EndpointConfig, TransportKind } from "../transport/endpoint";
@@ -87,11 +88,37 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
       ),
     );
   }
-  // Every OpenAI- or Anthropic-style streaming route is watched by the integrity guard (issue 12).
+  // Every OpenAI- or Anthropic-style streaming route is watched by the integrity guard (issue 12);
+  // chat completions and Messages streams are repaired in a session where repair is on.
   const streamFormat = streamFormatFor(raw.method, route.rest);
+  const repairRoute = { endpoint, rest: route.rest, search: rawSearch(url) };
+  const repairFormat = repairFormatFor(raw.method, repairRoute, config.streamRepair);
+  let body: ReadableStream<Uint8Array> | Uint8Array | null = raw.body;
+  if (repairFormat !== null) {
+    const read = await readRepairBody(raw);
+    if ("bytes" in read) {
+      body = read.bytes;
+      const { enabled, bounds, graceMs } = config.streamRepair;
+      const session = await g.timing.around(() =>
+        startRepairSession(g.env, raw, repairFormat, repairRoute, read.bytes, {
+          enabled,
+          bounds,
+          ...(graceMs !== undefined ? { graceMs } : {}),
+          retryPromptOverrides: config.retryPromptOverrides,
+          aggressiveFallback: config.aggressiveFallback,
+          guard: config.streamGuard,
+          debug: config.debug,
+        }),
+      );
+      if (session !== null) {
+        g.log.route = "stream_session";
+        return session;
+      }
+    } else body = read.stream;
+  }
   const result = await dispatch(
     endpoint,
-    { method: raw.method, rest: route.rest, search: rawSearch(url), headers: raw.headers, body: raw.body },
+    { method: raw.method, rest: route.rest, search: rawSearch(url), headers: raw.headers, body },
     {
       env: g.env,
       waitUntil: (promise) => g.ctx.waitUntil(promise),
