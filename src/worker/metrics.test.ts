@@ -3,7 +3,7 @@ import parsePrometheus, { type ParsedFamily } from "parse-prometheus-text-format
 import { describe, expect, it } from "vitest";
 import type { HealthReport, TargetHealthJson } from "../durable/health-report";
 import { targetHealthJson } from "../durable/health-report";
-import { escapeLabelValue, renderMetrics, TARGET_STATES } from "./metrics";
+import { escapeLabelValue, KEY_STATES, renderMetrics, TARGET_STATES } from "./metrics";
 
 const T = Date.parse("2026-11-26T08:00:00.000Z");
 
@@ -132,6 +132,32 @@ describe("renderMetrics", () => {
     expect(families.get("llm_gateway_sessions_total")!.metrics).toEqual([]);
     expect(families.get("llm_gateway_sessions_active")!.metrics).toEqual([]);
     expect(value(families, "llm_gateway_sessions_read_failed", {})).toBe(1);
+  });
+
+  it("renders key pools by fingerprint, every key state listed, and nothing for an unreadable pool", () => {
+    const r = report();
+    r.endpoints.mygroq!.keys = [
+      {
+        fingerprint: "k:3f2a9c",
+        weight: 1,
+        state: "rate_limited",
+        requests: 9,
+        successes: 7,
+        rate_limited_responses: 2,
+        last_error: null,
+        cooldown_until: null,
+      },
+    ];
+    r.endpoints.broken = { targets: [], keys: [], keys_error: "secret GROQ_KEYS is not set" };
+    const families = parse(renderMetrics(r));
+    const key = { endpoint: "mygroq", key: "k:3f2a9c" };
+    expect(value(families, "llm_gateway_key_requests_total", key)).toBe(9);
+    expect(value(families, "llm_gateway_key_rate_limited_responses_total", key)).toBe(2);
+    const states = Object.fromEntries(
+      KEY_STATES.map((s) => [s, value(families, "llm_gateway_key_state", { ...key, state: s })]),
+    );
+    expect(states).toEqual({ ok: 0, rate_limited: 1, invalid: 0, exhausted: 0 });
+    expect(families.get("llm_gateway_key_requests_total")!.metrics).toHaveLength(1);
   });
 
   it("escapes backslash, double quote and line feed in label values", () => {

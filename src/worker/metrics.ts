@@ -8,12 +8,14 @@
  * out (its series go missing for one scrape) instead of being shown as zeros, and a `*_read_failed`
  * gauge says so.
  */
-import type { HealthReport, TargetHealthJson } from "../durable/health-report";
+import type { HealthReport } from "../durable/health-report";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** Every target state of DESIGN §7; the state gauge lists each one for every target (1 current, 0 others). */
 export const TARGET_STATES = ["healthy", "failing", "ejected", "rate_limited", "probing"] as const;
+/** Every key state of a key pool (DESIGN §7 `keys`), listed the same way. */
+export const KEY_STATES = ["ok", "rate_limited", "invalid", "exhausted"] as const;
 
 type Labels = Readonly<Record<string, string>>;
 type Sample = { labels: Labels; value: number };
@@ -117,8 +119,9 @@ export function renderMetrics(report: HealthReport): string {
       rateLimited.samples.push({ labels, value: t.rate_limited_responses });
       ejections.samples.push({ labels, value: t.ejections });
       consecutive.samples.push({ labels, value: t.consecutive_failures });
-      for (const s of statesOf(t))
+      for (const s of listStates(TARGET_STATES, t.state)) {
         state.samples.push({ labels: { ...labels, state: s.state }, value: s.value });
+      }
       for (const [quantile, ms] of [
         ["0.5", t.latency_ms.p50],
         ["0.95", t.latency_ms.p95],
@@ -139,15 +142,45 @@ export function renderMetrics(report: HealthReport): string {
     consecutive,
     latency,
     readFailed,
+    ...keyFamilies(report),
     ...sessionFamilies(report),
   ]);
 }
 
-function statesOf(t: TargetHealthJson): { state: string; value: number }[] {
-  const current: string = t.state;
-  const states: string[] = [...TARGET_STATES];
-  // A state newer than this list still shows up rather than leaving the target with no 1.
-  if (!states.includes(current)) states.push(current);
+/** Key pools (DESIGN §5.1 `keys`): each key by its fingerprint, never the key. */
+function keyFamilies(report: HealthReport): Family[] {
+  const requests = family(
+    "llm_gateway_key_requests_total",
+    "counter",
+    "Attempts made with the pool key (the `requests` of a /health `keys` entry; `key` is its fingerprint).",
+  );
+  const rateLimited = family(
+    "llm_gateway_key_rate_limited_responses_total",
+    "counter",
+    "HTTP 429 answers to attempts with the pool key.",
+  );
+  const state = family(
+    "llm_gateway_key_state",
+    "gauge",
+    "1 for the pool key's current /health state, 0 for each other state.",
+  );
+  for (const [endpoint, entry] of Object.entries(report.endpoints)) {
+    // A pool whose secret could not be read lists no keys (`keys_error`): its series go missing.
+    for (const k of entry.keys ?? []) {
+      const labels = { endpoint, key: k.fingerprint };
+      requests.samples.push({ labels, value: k.requests });
+      rateLimited.samples.push({ labels, value: k.rate_limited_responses });
+      for (const s of listStates(KEY_STATES, k.state)) {
+        state.samples.push({ labels: { ...labels, state: s.state }, value: s.value });
+      }
+    }
+  }
+  return [requests, rateLimited, state];
+}
+
+/** Each of `known` with 0, `current` with 1; a state newer than the list is added rather than lost. */
+function listStates(known: readonly string[], current: string): { state: string; value: number }[] {
+  const states = known.includes(current) ? [...known] : [...known, current];
   return states.map((state) => ({ state, value: state === current ? 1 : 0 }));
 }
 
