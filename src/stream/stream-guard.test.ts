@@ -207,6 +207,15 @@ describe("stream guard: hold before commit", () => {
     expect(up.cancelled).toBeDefined();
   });
 
+  it("before content, the idle bound applies too when it is the shorter one", async () => {
+    const up = new Upstream();
+    const { started } = start(up, openaiChatStream, { hold: true, config: { holdMs: 60_000, idleMs: 20 } });
+    up.send(ROLE);
+    const result = await started;
+    expect(result).toMatchObject({ kind: "fail_over", failure: { reason: "stalled" } });
+    expect(result.kind === "fail_over" && result.failure.message).toContain("sent nothing for 20 ms");
+  });
+
   it("commits without content once the event or byte bound is passed", async () => {
     const up = new Upstream();
     const { started } = start(up, openaiChatStream, { hold: true, config: { holdEvents: 2 } });

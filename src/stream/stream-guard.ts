@@ -97,18 +97,18 @@ class StreamGuard {
 
   async start(): Promise<GuardStart> {
     if (!this.#options.hold) return { kind: "deliver", body: this.#body() };
-    const { holdMs, holdEvents, holdBytes } = this.#options.config;
+    const { holdMs, holdEvents, holdBytes, idleMs } = this.#options.config;
     const deadline = Date.now() + holdMs;
     for (;;) {
       let read: ReadableStreamReadResult<Uint8Array>;
+      const left = Math.max(1, deadline - Date.now());
       try {
-        read = await this.#read(Math.max(1, deadline - Date.now()), true);
+        read = await this.#read(Math.min(left, idleMs), true);
       } catch (error) {
         if (this.#clientLeft()) return this.#leave();
+        const what = left <= idleMs ? `sent no content within ${holdMs} ms` : `sent nothing for ${idleMs} ms`;
         const failure =
-          error instanceof StreamStalledSignal
-            ? this.#failure("stalled", `sent no content within ${holdMs} ms`)
-            : this.#readFailure(error);
+          error instanceof StreamStalledSignal ? this.#failure("stalled", what) : this.#readFailure(error);
         return this.#failOver(failure);
       }
       if (this.#clientLeft()) return this.#leave();
