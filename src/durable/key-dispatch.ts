@@ -68,6 +68,11 @@ export class KeyAttempts {
     this.affinity = affinity;
   }
 
+  /** Keys that failed as keys during this request (each was followed by another attempt). */
+  get keyFailures(): number {
+    return this.#tried.size;
+  }
+
   /** The pool of `endpoint` (null without one), resolved from the secret it names in `env`. */
   static async open(endpoint: EndpointConfig, env: HealthEnv, headers: Headers): Promise<KeyAttempts | null> {
     const spec = endpoint.keys;

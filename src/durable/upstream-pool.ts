@@ -246,7 +246,7 @@ export async function dispatch(
       break;
     }
     // A client that left gets no further attempts: each one could be billed by the provider.
-    if (tried.size > 0 && ctx.signal?.aborted) {
+    if ((tried.size > 0 || (keys?.keyFailures ?? 0) > 0) && ctx.signal?.aborted) {
       throw new ClientClosedError(`the client left after ${tried.size} attempt(s); no further target tried`);
     }
     const selection = await choose(endpoint, policy, viewCtx, tried);
