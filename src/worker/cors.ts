@@ -10,6 +10,8 @@ export const EXPOSED_HEADERS = [
   "x-proxy-session-id",
   "x-proxy-error",
   "server-timing",
+  // When to come back after a 429 (the gateway's own when every pool key cools down, or the upstream's).
+  "retry-after",
 ];
 
 const EXPOSED_HEADERS_VALUE = EXPOSED_HEADERS.join(", ");

@@ -114,6 +114,7 @@ describe("key pools through the gateway", () => {
     expect(retryAfter).toBeGreaterThanOrEqual(44);
     expect(retryAfter).toBeLessThanOrEqual(45);
     expect(response.headers.get("x-proxy-error")).toBe("keys_cooling_down");
+    expect(response.headers.get("access-control-expose-headers")).toContain("retry-after");
     const text = await response.text();
     const body = JSON.parse(text) as {
       error: { code: number; status: string; message: string; request_id: string };
