@@ -55,7 +55,6 @@ const RANK: Record<EventKind, number> = {
 };
 
 const encoder = new TextEncoder();
-const BLANK_LINE = encoder.encode("\n\n");
 
 class StreamStalledSignal extends Error {}
 
@@ -261,10 +260,9 @@ class StreamGuard {
   }
 
   /** Classifies and forwards one complete event; false once the stream must stop. */
-  #take(parts: FramedEvent, extra?: string): boolean {
+  #take(parts: FramedEvent): boolean {
     let kind: EventKind | null = null;
     for (const part of parts) kind = this.#classify(this.#parser.push(part), kind);
-    if (extra !== undefined) kind = this.#classify(this.#parser.push(extra), kind);
     if (kind === "premature_end") {
       this.#prematureEnd = true;
       return false;
@@ -305,8 +303,9 @@ class StreamGuard {
     const parser = new SseParser();
     let kind: EventKind | null = null;
     for (const part of open) kind = this.#classify(parser.push(part), kind);
-    kind = this.#classify(parser.push(BLANK_LINE), kind);
-    if (kind === "terminal" || kind === "terminal_failure") this.#take([...open, BLANK_LINE]);
+    kind = this.#classify(parser.push("\n\n"), kind);
+    // A fresh buffer: bytes handed to the client's stream may be transferred, never share them.
+    if (kind === "terminal" || kind === "terminal_failure") this.#take([...open, encoder.encode("\n\n")]);
   }
 
   #endFailure(): GuardFailure {
