@@ -40,6 +40,8 @@ export interface AttemptPlan {
   restart?: boolean;
   /** An in-band error event before any content. */
   errorBeforeContent?: boolean;
+  /** The attempt finishes normally (finish reason, usage) without any answer text (reasoning only, if any). */
+  emptyAnswer?: boolean;
 }
 
 export interface ModelScript {

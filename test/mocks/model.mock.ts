@@ -196,7 +196,7 @@ async function play(
       emitted += piece;
     });
   } else {
-    let text = script.answer.slice(record.partial.length);
+    let text = plan.emptyAnswer ? "" : script.answer.slice(record.partial.length);
     if (record.mode === "prompt") {
       if (plan.restart) text = script.answer;
       else if (plan.overlap) text = record.partial.slice(-plan.overlap) + text;
