@@ -127,6 +127,11 @@ export const GATEWAY_VARIABLES = [
   "STREAM_REPAIR_ENABLED",
   "STREAM_REPAIR",
 ] as const satisfies readonly (keyof GatewayVars)[];
+/** Fails to compile when a variable of `GatewayVars` is missing from `GATEWAY_VARIABLES` (the cache key). */
+type EveryVariableListed<Unlisted extends never> = Unlisted;
+export type GatewayVariablesComplete = EveryVariableListed<
+  Exclude<keyof GatewayVars, (typeof GATEWAY_VARIABLES)[number]>
+>;
 
 let cached: { key: string; config: GatewayConfig } | null = null;
 
