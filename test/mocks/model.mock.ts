@@ -215,6 +215,9 @@ async function play(
   if (cutAt === null) {
     events.push(...wire.finish(script.toolArguments !== undefined ? "tool" : "stop", usage, includeUsage));
     if (script.format === "anthropic" || includeUsage) record.usage = usage;
+  } else if (script.format === "anthropic") {
+    // message_start reported the input tokens (and one output token) before the cut.
+    record.usage = { input, output: 1 };
   }
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
   res.flushHeaders();
