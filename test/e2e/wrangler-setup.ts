@@ -37,6 +37,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ],
     };
   }
+  // Stream repair's SDK tests (issue 12): the model-playing mock, one scenario per endpoint, repair on.
+  if (ports.model) {
+    const model = (scenario: string) => `${local("model")}/${scenario}`;
+    endpoints["repair-openai"] = { targets: model("e2e-repair-openai"), transport: "socket", repair: true };
+    endpoints["repair-claude"] = { targets: model("e2e-repair-claude"), transport: "fetch", repair: true };
+  }
   // Over TLS (tls.mock.ts): workerd trusts this run's test CA through NODE_EXTRA_CA_CERTS.
   if (ports["tls.llm"]) {
     endpoints.tlsopenai = { targets: `https://localhost:${ports["tls.llm"]}`, transport: "socket" };
@@ -46,6 +52,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     AUTH_TOKEN: E2E_TOKEN,
     ENDPOINTS: JSON.stringify(endpoints),
     ALLOW_PRIVATE_TARGETS: "true",
+    // Short repair backoffs and idle bound: cuts and stalls resolve in milliseconds (repair endpoints only).
+    STREAM_REPAIR: JSON.stringify({
+      idleTimeoutMs: 1_000,
+      serverErrorBaseDelayMs: 1,
+      serverErrorMaxDelayMs: 5,
+    }),
   });
   project.provide("gatewayOrigin", gateway.origin);
   return () => gateway.stop();
