@@ -1,8 +1,10 @@
 import type { EncodedRequest } from "../gemini/continuation-bytes";
 import type { RunAttempt } from "../gemini/engine-types";
+import { KeysCoolingError } from "../keys/errors";
 import type { EndpointConfig } from "../transport/endpoint";
 import { piecesStream } from "./body-pieces";
 import type { HealthViews } from "./health-snapshot";
+import { coolingResponse } from "./key-dispatch";
 import { type DispatchContext, dispatch } from "./upstream-pool";
 
 export interface GeminiUpstreamOptions {
@@ -58,7 +60,7 @@ export function geminiUpstream(opts: GeminiUpstreamOptions): RunAttempt<EncodedR
     headers.set("accept", "text/event-stream");
     headers.set("accept-encoding", "identity");
     headers.set("content-length", String(body.byteLength));
-    const { response } = await dispatch(
+    const result = await dispatch(
       opts.endpoint,
       {
         method: "POST",
@@ -78,7 +80,17 @@ export function geminiUpstream(opts: GeminiUpstreamOptions): RunAttempt<EncodedR
         ...(opts.now ? { now: opts.now } : {}),
         ...(opts.egress ? { egress: opts.egress } : {}),
       },
-    );
-    return response;
+    ).catch(coolingAsAnswer);
+    return result.response;
   };
+}
+
+/**
+ * Every pool key cooling down is, for the engine, the provider's own 429 with the soonest key's delay:
+ * it then applies its rate-limit rules (wait when the delay is within its bounds, else hand the 429
+ * and its `Retry-After` to the client) instead of counting a failed attempt.
+ */
+function coolingAsAnswer(error: unknown): { response: Response } {
+  if (!(error instanceof KeysCoolingError)) throw error;
+  return { response: coolingResponse(error) };
 }

@@ -186,6 +186,31 @@ async function readErrorBody(response: Response): Promise<{ response: Response; 
   return { response, json };
 }
 
+/**
+ * A 429 in Google's error shape for `KeysCoolingError`, for code that consumes upstream answers (the
+ * Gemini engine): `Retry-After` and a `RetryInfo` detail carry the soonest key's delay.
+ */
+export function coolingResponse(error: KeysCoolingError): Response {
+  const body = {
+    error: {
+      code: 429,
+      status: "RESOURCE_EXHAUSTED",
+      message: error.message,
+      details: [
+        { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: `${error.retryAfterSeconds}s` },
+      ],
+    },
+  };
+  return new Response(JSON.stringify(body), {
+    status: 429,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "retry-after": String(error.retryAfterSeconds),
+      "x-proxy-error": error.reason,
+    },
+  });
+}
+
 /** The keyed headers and query string a relay's upstream handshake is opened with. */
 export type RelayOpener = (headers: Headers, search: string) => Promise<Response>;
 

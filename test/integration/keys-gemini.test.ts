@@ -15,6 +15,7 @@ import {
   requests,
   scenario,
   ssePath,
+  TEST_SETTINGS,
 } from "./gemini-harness";
 
 const POOL = ["gem-pool-key-one-1a2b", "gem-pool-key-two-3c4d"];
@@ -49,5 +50,28 @@ describe("Gemini session with a key pool", () => {
     expect(keys[2]).not.toBe(keys[1]);
     // The client's own key ("test-key", sent by the harness) was replaced on every attempt.
     expect(reqs.every((r) => r.query === "" || !r.query.includes("key="))).toBe(true);
+  });
+
+  it("every pool key cooling: the client gets the 429 with the soonest key's delay, not a wait", async () => {
+    const id = await scenario({
+      answer: ANSWER,
+      attempts: [],
+      defaultAttempt: { kind: "http-error", status: 429, retryDelaySec: 40 },
+    });
+    const endpoint = {
+      ...geminiEndpoint(),
+      name: `gemini-keys-cool-${id}`,
+      keys: { secret: "KEYS_TEST_GEMINI", placement: { kind: "header" as const, name: "x-goog-api-key" } },
+    };
+    const started = Date.now();
+    const { response, settled } = await callGemini(ssePath(id), prompt(), {}, {}, undefined, endpoint);
+    const text = await response.text();
+    await settled;
+    expect(response.status).toBe(429);
+    expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(39);
+    for (const key of POOL) expect(text).not.toContain(key);
+    // Both keys were tried once each; the engine did not keep the client waiting for a cool-down.
+    expect((await requests(id, 2)).filter((r) => r.attempt !== null)).toHaveLength(2);
+    expect(Date.now() - started).toBeLessThan(TEST_SETTINGS.bounds?.deadlineMs ?? 20_000);
   });
 });
