@@ -98,6 +98,7 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
     ...log,
     status: response.status,
     duration_ms: Date.now() - started,
+    upstream_ms: timing.upstreamMs(),
   });
   return decorate(response, requestId, timing.headerValue());
 }

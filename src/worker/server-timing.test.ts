@@ -15,6 +15,18 @@ describe("RequestTiming", () => {
     expect(timing.headerValue()).toBe("gw-pre;dur=3.25, gw-headers;dur=3.25");
   });
 
+  it("gives the log line the upstream wait, or null when no upstream was called", async () => {
+    const clock = manualClock();
+    const timing = new RequestTiming(clock.now);
+    expect(timing.upstreamMs()).toBeNull();
+    clock.advance(1);
+    await timing.around(async () => {
+      clock.advance(12.345);
+    });
+    clock.advance(5);
+    expect(timing.upstreamMs()).toBe(12.35);
+  });
+
   it("splits the time before the upstream call, the upstream wait and the total", async () => {
     const clock = manualClock();
     const timing = new RequestTiming(clock.now);

@@ -46,6 +46,12 @@ export class RequestTiming {
     }
   }
 
+  /** First upstream call to the last answer, in ms, for the request's log line; null when none was made. */
+  upstreamMs(): number | null {
+    if (this.upstreamFrom === null) return null;
+    return Number(ms((this.upstreamUntil ?? this.now()) - this.upstreamFrom));
+  }
+
   /** The header value at the moment the response head leaves. */
   headerValue(): string {
     const end = this.now();

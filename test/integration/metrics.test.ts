@@ -165,6 +165,7 @@ describe("request log lines", () => {
       status: 200,
       request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       duration_ms: expect.any(Number),
+      upstream_ms: expect.any(Number),
     });
     expect(lines[0]).not.toContain(TOKEN);
     expect(lines[0]).not.toContain("AIzaSyA-secret");
