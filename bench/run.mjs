@@ -11,6 +11,7 @@ import { startGeminiMock } from "./lib/gemini-mock.mjs";
 import { machineInfo } from "./lib/machine.mjs";
 import { largeBodies, latency, streaming, throughput } from "./lib/measure.mjs";
 import { geminiFirstEvent, protectedMemory } from "./lib/measure-gemini.mjs";
+import { streamGuardCost } from "./lib/measure-guard.mjs";
 import { geminiRepair, webSocketRoundTrip } from "./lib/measure-sessions.mjs";
 import { startMockProcess } from "./lib/mock-process.mjs";
 import { formatTable } from "./lib/report.mjs";
@@ -24,6 +25,7 @@ const PLAN = quick
       latency: { rounds: 3, perRound: 40, warmup: 20 },
       throughput: { rounds: 1, durationMs: 1000 },
       sse: 2,
+      guard: { rounds: 4, events: 64, gapMs: 5 },
       body: 1,
       bodyBytes: 8 * 1024 * 1024,
       gemini: 2,
@@ -35,6 +37,7 @@ const PLAN = quick
       latency: { rounds: 10, perRound: 100, warmup: 100 },
       throughput: { rounds: 3, durationMs: 2500 },
       sse: 5,
+      guard: { rounds: 20, events: 128, gapMs: 5 },
       body: 3,
       bodyBytes: 50 * 1024 * 1024,
       gemini: 6,
@@ -100,6 +103,15 @@ async function main() {
     results.sse = await streaming(
       { direct, floor: sides.floor, socket_preset: sides.socket_preset },
       { rounds: PLAN.sse, events: 64, gapMs: 20 },
+    );
+    log("stream guard: the same chat stream on a guarded and an unguarded route");
+    results.stream_guard = await streamGuardCost(
+      {
+        direct: `${direct}/v1/chat/completions`,
+        unguarded: `${sides.socket_preset}/v1/chat/unguarded`,
+        guarded: `${sides.socket_preset}/v1/chat/completions`,
+      },
+      PLAN.guard,
     );
     log(`${PLAN.bodyBytes / 2 ** 20} MiB each way`);
     results.large_body = await largeBodies(

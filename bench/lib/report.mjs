@@ -105,6 +105,12 @@ export function formatTable(r) {
       ? `WebSocket: skipped: ${w.skipped}`
       : `WebSocket round trip, 64-byte text (${w.messages} messages each): direct p50 ${fmt(w.direct_rtt_p50_ms, 3)} ms, gateway p50 ${fmt(w.gateway_rtt_p50_ms, 3)} ms (×${fmt(w.ratio_p50, 2)}, +${fmt(w.added_p50_ms, 3)} ms); p99 ${fmt(w.direct_rtt_p99_ms, 3)} / ${fmt(w.gateway_rtt_p99_ms, 3)} ms`,
   );
+  const sg = r.stream_guard;
+  if (sg) {
+    out.push(
+      `Stream guard (${sg.events} chat deltas every ${sg.gap_ms} ms, socket preset, ${sg.rounds} rounds): event latency p50 guarded ${fmt(sg.sides.guarded.event_latency_p50_ms, 3)} ms vs unguarded ${fmt(sg.sides.unguarded.event_latency_p50_ms, 3)} ms (added ${fmt(sg.added_per_event_ms_p50, 3)} ms; p99 added ${fmt(sg.added_per_event_ms_p99, 3)} ms); added TTFB ${fmt(sg.added_ttfb_ms, 3)} ms`,
+    );
+  }
   const fe = r.gemini_first_event;
   if (fe) {
     out.push(
