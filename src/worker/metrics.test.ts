@@ -93,8 +93,9 @@ describe("renderMetrics", () => {
     expect(value(families, "llm_gateway_sessions_total", { kind: "websocket", outcome: "completed" })).toBe(
       11,
     );
-    expect(value(families, "llm_gateway_gemini_sessions_recovered_total", {})).toBe(6);
-    expect(value(families, "llm_gateway_gemini_continuations_total", {})).toBe(9);
+    expect(value(families, "llm_gateway_sessions_recovered_total", { kind: "gemini" })).toBe(6);
+    expect(value(families, "llm_gateway_continuations_total", { kind: "gemini" })).toBe(9);
+    expect(families.get("llm_gateway_sessions_total")!.metrics).toHaveLength(3);
     expect(value(families, "llm_gateway_endpoint_read_failed", { endpoint: "mygroq" })).toBe(0);
     expect(value(families, "llm_gateway_sessions_read_failed", {})).toBe(0);
     expect(text.endsWith("\n")).toBe(true);
@@ -125,6 +126,20 @@ describe("renderMetrics", () => {
     const families = parse(renderMetrics(broken));
     expect(families.get("llm_gateway_target_requests_total")!.metrics).toEqual([]);
     expect(value(families, "llm_gateway_endpoint_read_failed", { endpoint: "mygroq" })).toBe(1);
+  });
+
+  it("renders a session kind added to /health later with the counters it has", () => {
+    const r = report();
+    (r.sessions as unknown as Record<string, object>).stream = {
+      active: 3,
+      completed: 5,
+      failed: 1,
+      recovered: 2,
+    };
+    const families = parse(renderMetrics(r));
+    expect(value(families, "llm_gateway_sessions_active", { kind: "stream" })).toBe(3);
+    expect(value(families, "llm_gateway_sessions_total", { kind: "stream", outcome: "failed" })).toBe(1);
+    expect(value(families, "llm_gateway_sessions_recovered_total", { kind: "stream" })).toBe(2);
   });
 
   it("leaves out the session counters when they could not be read", () => {

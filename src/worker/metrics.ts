@@ -184,22 +184,33 @@ function listStates(known: readonly string[], current: string): { state: string;
   return states.map((state) => ({ state, value: state === current ? 1 : 0 }));
 }
 
+/** Counters of `/health` `sessions.<kind>` that are session outcomes (`llm_gateway_sessions_total{outcome}`). */
+const SESSION_OUTCOMES = ["completed", "failed"] as const;
+
+/**
+ * Every kind of `/health` `sessions` (Gemini sessions, WebSocket relays, and any kind added later) by
+ * the counters it has: `active`, the outcomes, `recovered` and `continuations`.
+ */
 function sessionFamilies(report: HealthReport): Family[] {
   const active = family(
     "llm_gateway_sessions_active",
     "gauge",
-    "Sessions open now: protected Gemini streams and WebSocket relays.",
+    "Sessions open now, by kind (protected Gemini streams, WebSocket relays).",
   );
-  const total = family("llm_gateway_sessions_total", "counter", "Sessions that ended, by how they ended.");
-  const recovered = family(
-    "llm_gateway_gemini_sessions_recovered_total",
+  const total = family(
+    "llm_gateway_sessions_total",
     "counter",
-    "Gemini sessions whose upstream stream was cut and then completed by continuation (also counted as completed).",
+    "Sessions that ended, by kind and how they ended.",
+  );
+  const recovered = family(
+    "llm_gateway_sessions_recovered_total",
+    "counter",
+    "Sessions whose upstream stream was cut and then completed by continuation (also counted as completed).",
   );
   const continuations = family(
-    "llm_gateway_gemini_continuations_total",
+    "llm_gateway_continuations_total",
     "counter",
-    "Continuation requests the Gemini anti-truncation engine sent upstream.",
+    "Continuation requests sent upstream to repair cut streams, by session kind.",
   );
   const readFailed = family(
     "llm_gateway_sessions_read_failed",
@@ -208,18 +219,19 @@ function sessionFamilies(report: HealthReport): Family[] {
   );
   readFailed.samples.push({ labels: {}, value: report.sessions_error === undefined ? 0 : 1 });
   if (report.sessions_error === undefined) {
-    const { gemini, websocket } = report.sessions;
-    active.samples.push(
-      { labels: { kind: "gemini" }, value: gemini.active },
-      { labels: { kind: "websocket" }, value: websocket.active },
-    );
-    total.samples.push(
-      { labels: { kind: "gemini", outcome: "completed" }, value: gemini.completed },
-      { labels: { kind: "gemini", outcome: "failed" }, value: gemini.failed },
-      { labels: { kind: "websocket", outcome: "completed" }, value: websocket.completed },
-    );
-    recovered.samples.push({ labels: {}, value: gemini.recovered });
-    continuations.samples.push({ labels: {}, value: gemini.continuations });
+    for (const [kind, raw] of Object.entries(report.sessions)) {
+      const counters = raw as Partial<Record<string, number>>;
+      if (counters.active !== undefined) active.samples.push({ labels: { kind }, value: counters.active });
+      for (const outcome of SESSION_OUTCOMES) {
+        const value = counters[outcome];
+        if (value !== undefined) total.samples.push({ labels: { kind, outcome }, value });
+      }
+      if (counters.recovered !== undefined)
+        recovered.samples.push({ labels: { kind }, value: counters.recovered });
+      if (counters.continuations !== undefined) {
+        continuations.samples.push({ labels: { kind }, value: counters.continuations });
+      }
+    }
   }
   return [active, total, recovered, continuations, readFailed];
 }
