@@ -146,7 +146,7 @@ function translateOpenAI(bytes: Uint8Array): { bytes: Uint8Array; model: string 
   return { bytes: encoder.encode(JSON.stringify(translated.request)), model: translated.model };
 }
 
-/** A held body for a pass-through: bytes when failover may replay them, else streamed once without a copy. */
+/** A held body for a pass-through: bytes when failover may replay them, else streamed once a slice at a time. */
 function bytesBody(bytes: Uint8Array): Uint8Array | ReadableStream<Uint8Array> {
   return bytes.length <= REPLAY_BODY_LIMIT_BYTES ? bytes : piecesStream([bytes]);
 }
