@@ -87,16 +87,17 @@ export class GeminiSession extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // A restart (eviction, deploy, crash) may find a session stored before its deletion alarm existed: re-check.
-    ctx.blockConcurrencyWhile(() => this.#ensureExpiry());
+    // A new object (no tables) has nothing to check and is not held up.
+    if (GeminiEventLog.exists(ctx.storage.sql)) ctx.blockConcurrencyWhile(() => this.#ensureExpiry());
   }
 
   /** Any stored session has a deletion alarm; an interrupted one is finished first (see `GeminiEventLog`). */
   async #ensureExpiry(): Promise<void> {
-    if (!GeminiEventLog.exists(this.ctx.storage.sql)) return;
     this.#eventLog();
     if ((await this.ctx.storage.getAlarm()) === null) await this.#armRetention();
   }
 
+  /** Sets (or moves) the deletion alarm. The output gate holds every answer until it is stored, so no wait here. */
   #armRetention(): Promise<void> {
     return this.ctx.storage.setAlarm(Date.now() + SESSION_RETENTION_MS);
   }
@@ -121,7 +122,7 @@ export class GeminiSession extends DurableObject<Env> {
     const log = this.#eventLog();
     if (log.getMeta("format") !== null) return errorResponse(409, "session already started");
     // The deadline exists before the first stored byte; the alarm pushes it out while the generation runs.
-    await this.#armRetention();
+    void this.#armRetention();
     log.setMeta("format", start.format);
     if (start.openai) log.setMeta("openai", JSON.stringify(start.openai));
     this.#graceMs = start.graceMs;
