@@ -32,7 +32,7 @@ export default defineConfig({
                 MOCK_PORTS: JSON.stringify(inject("mockPorts" as never)),
                 ALLOW_PRIVATE_TARGETS: "true",
                 // A key pool the Durable Objects can read too (per-test vars reach only the Worker).
-                KEYS_TEST_GEMINI: "gem-pool-key-one-1a2b\ngem-pool-key-two-3c4d",
+                KEYS_TEST_POOL: "gem-pool-key-one-1a2b\ngem-pool-key-two-3c4d",
               },
             },
           })),

@@ -1,10 +1,9 @@
 import type { EncodedRequest } from "../gemini/continuation-bytes";
 import type { RunAttempt } from "../gemini/engine-types";
-import { KeysCoolingError } from "../keys/errors";
 import type { EndpointConfig } from "../transport/endpoint";
 import { piecesStream } from "./body-pieces";
 import type { HealthViews } from "./health-snapshot";
-import { coolingResponse } from "./key-dispatch";
+import { coolingAsAnswer } from "./key-dispatch";
 import { type DispatchContext, dispatch } from "./upstream-pool";
 
 export interface GeminiUpstreamOptions {
@@ -83,14 +82,4 @@ export function geminiUpstream(opts: GeminiUpstreamOptions): RunAttempt<EncodedR
     ).catch(coolingAsAnswer);
     return result.response;
   };
-}
-
-/**
- * Every pool key cooling down is, for the engine, the provider's own 429 with the soonest key's delay:
- * it then applies its rate-limit rules (wait when the delay is within its bounds, else hand the 429
- * and its `Retry-After` to the client) instead of counting a failed attempt.
- */
-function coolingAsAnswer(error: unknown): { response: Response } {
-  if (!(error instanceof KeysCoolingError)) throw error;
-  return { response: coolingResponse(error) };
 }

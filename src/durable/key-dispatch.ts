@@ -211,6 +211,17 @@ export function coolingResponse(error: KeysCoolingError): Response {
   });
 }
 
+/**
+ * For a repair engine's attempt (Gemini, OpenAI, Anthropic sessions): every pool key cooling down is
+ * the provider's own 429 with the soonest key's delay, so the engine applies its rate-limit rules
+ * (wait when the delay is within its bounds, else hand the 429 and its `Retry-After` to the client)
+ * instead of counting a failed attempt. Any other error is rethrown.
+ */
+export function coolingAsAnswer(error: unknown): { response: Response } {
+  if (!(error instanceof KeysCoolingError)) throw error;
+  return { response: coolingResponse(error) };
+}
+
 /** The keyed headers and query string a relay's upstream handshake is opened with. */
 export type RelayOpener = (headers: Headers, search: string) => Promise<Response>;
 

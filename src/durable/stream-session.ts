@@ -21,6 +21,7 @@ import type { EndpointConfig } from "../transport/endpoint";
 import { googleStatusFor } from "../transport/errors";
 import { encodeHead } from "./gemini-head";
 import { HealthViews, isolateHealthViews } from "./health-snapshot";
+import { coolingAsAnswer } from "./key-dispatch";
 import { StreamEventLog, streamClientBody } from "./stream-event-log";
 import { streamGuardInspector } from "./stream-guard-route";
 import { dispatch } from "./upstream-pool";
@@ -170,7 +171,7 @@ export class StreamSession extends DurableObject<Env> {
             views: this.#views,
             inspect,
           },
-        );
+        ).catch(coolingAsAnswer);
         return response;
       },
       createAligner: (sent, prefix) =>

@@ -1,7 +1,7 @@
 /**
  * A Gemini session with a key pool (issue 14): the continuation of a cut stream uses the pool, and a
  * continuation whose key is rate limited moves to another key before anything reaches the client.
- * The pool is the `KEYS_TEST_GEMINI` binding of vitest.config.ts, which the session object reads too.
+ * The pool is the `KEYS_TEST_POOL` binding of vitest.config.ts, which the session object reads too.
  */
 import { describe, expect, it } from "vitest";
 import {
@@ -34,7 +34,7 @@ describe("Gemini session with a key pool", () => {
     const endpoint = {
       ...geminiEndpoint(),
       name: `gemini-keys-${id}`,
-      keys: { secret: "KEYS_TEST_GEMINI", placement: { kind: "header" as const, name: "x-goog-api-key" } },
+      keys: { secret: "KEYS_TEST_POOL", placement: { kind: "header" as const, name: "x-goog-api-key" } },
     };
     const { response, settled } = await callGemini(ssePath(id), prompt(), {}, {}, undefined, endpoint);
     expect(response.status).toBe(200);
@@ -61,7 +61,7 @@ describe("Gemini session with a key pool", () => {
     const endpoint = {
       ...geminiEndpoint(),
       name: `gemini-keys-cool-${id}`,
-      keys: { secret: "KEYS_TEST_GEMINI", placement: { kind: "header" as const, name: "x-goog-api-key" } },
+      keys: { secret: "KEYS_TEST_POOL", placement: { kind: "header" as const, name: "x-goog-api-key" } },
     };
     const started = Date.now();
     const { response, settled } = await callGemini(ssePath(id), prompt(), {}, {}, undefined, endpoint);

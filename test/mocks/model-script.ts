@@ -69,6 +69,8 @@ export interface ModelRequestRecord {
   partial: string;
   /** The usage this attempt reported (when it got as far as reporting usage). */
   usage: { input: number; output: number } | null;
+  /** The `Authorization` header the request carried (key-pool tests). */
+  authorization?: string;
 }
 
 export interface ModelObservation {

@@ -280,6 +280,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
         : found.mode,
     partial: typeof found === "string" ? "" : found.partial,
     usage: null,
+    ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
   };
   const plan = script.attempts[obs.requests.length] ?? {};
   obs.requests.push(record);
