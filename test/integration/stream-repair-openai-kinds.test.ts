@@ -139,3 +139,43 @@ describe("re-attach", () => {
     await call.settled;
   });
 });
+
+describe("grace period after the client leaves", () => {
+  it("stops the generation once the grace period is over; a re-attach then ends with an error, never [DONE]", async () => {
+    const scenario = scenarioId("grace");
+    await scriptModel(scenario, {
+      format: "openai",
+      prefix: "none",
+      answer: ANSWER,
+      attempts: [{ cutAfter: 30, cut: "stall" }],
+    });
+    // A long idle bound keeps the session waiting on the stalled upstream; a short grace ends it.
+    const vars = repairVars({
+      scenario,
+      vars: { STREAM_REPAIR: JSON.stringify({ idleTimeoutMs: 60_000, graceMs: 50 }) },
+    });
+    vars.STREAM_GUARD = JSON.stringify({ idleMs: 60_000 });
+    const call = await callGateway(
+      `/${scenario}/v1/chat/completions`,
+      { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(CHAT) },
+      vars,
+    );
+    const id = call.response.headers.get("x-proxy-session-id");
+    const reader = (call.response.body as ReadableStream<Uint8Array>).getReader();
+    let seen = "";
+    while (!seen.includes('"content"')) seen += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    await call.settled;
+    // The grace timer is the object's own: nothing outside it signals its end, so wait several grace periods
+    // (a re-attach before it would count as a returning client and cancel the grace period).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const again = await callGateway(`/sessions/${id}?from=0`, {}, vars);
+    const read = readOpenAI(await again.response.text());
+    await again.settled;
+    expect(read.done).toBe(false);
+    expect(read.errors).toHaveLength(1);
+    expect(JSON.stringify(read.errors[0])).toContain("client disconnected");
+    expect(ANSWER.startsWith(read.content)).toBe(true);
+    expect((await modelObserved(scenario)).requests).toHaveLength(1);
+  });
+});
