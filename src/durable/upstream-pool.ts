@@ -89,6 +89,8 @@ export interface DispatchContext {
    * Object may pass views it owns, so that every health report is its own I/O and it can wait for them.
    */
   views?: HealthViews;
+  /** Told the fingerprint of each pool key an attempt uses (for the request's log line). */
+  onKey?: (fingerprint: string) => void;
   /**
    * Looks at every answer that is not a failure (not 5xx/429) before it is delivered: the stream
    * integrity guard (`stream-guard-route.ts`) holds a stream's start there and may fail over.
@@ -253,6 +255,7 @@ export async function dispatch(
     if (selection === null) break;
     const { target } = selection;
     const key = keys ? keys.choose(views, now(), random) : null;
+    if (key) ctx.onKey?.(key.fingerprint);
     const sent =
       keys && key
         ? keys.apply(req.headers, req.search, key)

@@ -126,6 +126,10 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
       signal: raw.signal,
       // Every attempt's egress call is marked for Server-Timing (the first start, the last answer).
       egress: (call, options) => g.timing.around(() => egress(call, options)),
+      // The pool key of the last attempt, by fingerprint only.
+      onKey: (fingerprint) => {
+        g.log.key = fingerprint;
+      },
       ...(streamFormat
         ? { inspect: streamGuardInspector(streamFormat, config.streamGuard, raw.signal) }
         : {}),

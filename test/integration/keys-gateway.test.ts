@@ -145,6 +145,9 @@ describe("key pools through the gateway", () => {
     expectNoKey(html);
     expect(lines.length).toBeGreaterThan(0);
     expectNoKey(lines.join("\n"));
+    // The request's log line names the keys it tried by fingerprint.
+    const line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.endpoint === name);
+    expect(keys.map((k) => k.fingerprint)).toContain(line?.key);
   });
 
   it("a missing pool secret is a configuration error naming the secret", async () => {
