@@ -26,11 +26,12 @@ function projectCompatibility() {
   return { date, flags };
 }
 const READY_TIMEOUT_MS = 20_000;
-const DO_CLASSES = ["GeminiSession", "RelaySession", "TargetHealth"];
+const DO_CLASSES = ["GeminiSession", "RelaySession", "TargetHealth", "StreamSession"];
 const DO_BINDINGS = {
   GEMINI_SESSION: "GeminiSession",
   RELAY_SESSION: "RelaySession",
   TARGET_HEALTH: "TargetHealth",
+  STREAM_SESSION: "StreamSession",
 };
 
 /**
