@@ -133,13 +133,19 @@ export type GatewayVariablesComplete = EveryVariableListed<
   Exclude<keyof GatewayVars, (typeof GATEWAY_VARIABLES)[number]>
 >;
 
-let cached: { key: string; config: GatewayConfig } | null = null;
+let cached: { vars: GatewayVars; key: string; config: GatewayConfig } | null = null;
 
 export function loadConfig(vars: GatewayVars): GatewayConfig {
+  // The runtime hands every request of an isolate the same `env` object (bindings never change under
+  // it): then even building the key (serializing every variable, `ENDPOINTS` included) is skipped.
+  if (cached?.vars === vars) return cached.config;
   const key = JSON.stringify(GATEWAY_VARIABLES.map((name) => vars[name]));
-  if (cached?.key === key) return cached.config;
+  if (cached?.key === key) {
+    cached = { vars, key, config: cached.config };
+    return cached.config;
+  }
   const config = parseConfig(vars);
-  cached = { key, config };
+  cached = { vars, key, config };
   return config;
 }
 
