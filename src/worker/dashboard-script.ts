@@ -337,7 +337,10 @@ function renderHealth() {
   var active = [], idle = [];
   Object.keys(report.endpoints || {}).forEach(function (name) {
     var targets = report.endpoints[name].targets || [];
-    var busy = targets.some(function (t) { return t.requests > 0 || t.state !== "healthy"; });
+    var busy = targets.some(function (t) { return t.requests > 0 || t.state !== "healthy"; }) ||
+      // A pool whose keys all cooled down may have sent nothing a target would count.
+      (report.endpoints[name].keys || []).some(function (k) { return k.requests > 0 || k.state !== "ok"; }) ||
+      !!report.endpoints[name].keys_error;
     (busy ? active : idle).push(name);
   });
   active.sort();
@@ -356,6 +359,7 @@ function renderHealth() {
     var summary = el("span", "in-service" + (up === entry.targets.length && !failing ? " all" : up === 0 ? " none" : ""), T("inService", { n: up, total: entry.targets.length }));
     head.appendChild(summary);
     if (entry.error) head.appendChild(el("span", "err", entry.error));
+    if (entry.keys_error) head.appendChild(el("span", "err", entry.keys_error));
     block.appendChild(head);
     var header = el("div", "target-row header");
     ["colTarget", "colState", "colSuccess", "colRequests", "colLatency", "colUntil", "colTrend", "colLastError"].forEach(function (key) { header.appendChild(el("div", "cell", T(key))); });

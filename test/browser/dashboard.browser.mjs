@@ -261,6 +261,12 @@ try {
     const coolingKey = pool.locator('.key-row[data-key="b70e44a8"]');
     assert.match(await coolingKey.locator(".until").textContent(), /^in \d+s$/);
     assert.equal(await pool.locator('.key-row[data-key="0c61de95"] .pill').textContent(), "invalid");
+    const cooled = page.locator('[data-health-endpoint="cooled"]');
+    assert.equal(await cooled.locator(".key-row[data-key]").getAttribute("data-state"), "rate_limited");
+    assert.match(
+      await page.locator('[data-health-endpoint="nosecret"] .err').textContent(),
+      /NOSECRET_KEYS: the key pool secret is not set/,
+    );
     const solo = page.locator('[data-health-endpoint="solo"]');
     assert.equal(await solo.locator(".target-row[data-target]").getAttribute("data-state"), "failing");
     assert.equal(await solo.locator(".pill").textContent(), "failing");

@@ -144,6 +144,28 @@ export function healthFixture(now, urls) {
         ],
       },
       openai: { targets: [target(urls.healthy, 1, { state: "healthy" })] },
+      // Every key cooled down before a target saw an answer: shown, not filed under "without traffic".
+      cooled: {
+        targets: [target(urls.healthy, 1, { state: "healthy" })],
+        keys: [
+          {
+            fingerprint: "9d0e1f2a",
+            weight: 1,
+            state: "rate_limited",
+            requests: 1,
+            successes: 0,
+            rate_limited_responses: 1,
+            last_error: { kind: "rate_limited", status: 429, at: at(-1) },
+            cooldown_until: at(30),
+          },
+        ],
+      },
+      // A pool whose secret is missing.
+      nosecret: {
+        targets: [target(urls.healthy, 1, { state: "healthy" })],
+        keys: [],
+        keys_error: "invalid configuration: NOSECRET_KEYS: the key pool secret is not set",
+      },
       // A lone target failing every request: kept in service, reported failing (DESIGN §7).
       solo: {
         targets: [
