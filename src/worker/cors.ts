@@ -9,6 +9,8 @@ export const EXPOSED_HEADERS = [
   "x-proxy-attempts",
   "x-proxy-session-id",
   "x-proxy-error",
+  // The format a stream was guarded as (issue 12).
+  "x-proxy-stream-guard",
   "server-timing",
   // When to come back after a 429 (the gateway's own when every pool key cools down, or the upstream's).
   "retry-after",

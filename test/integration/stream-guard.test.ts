@@ -55,6 +55,8 @@ describe.each(["socket", "fetch"] as const)("stream guard over %s (OpenAI chat c
     const { response, text } = await post(s, "/v1/chat/completions", CHAT);
     expect(response.status).toBe(200);
     expect(response.headers.get("x-proxy-stream-guard")).toBe("openai-chat");
+    // Browser code may read it.
+    expect(response.headers.get("access-control-expose-headers")).toContain("x-proxy-stream-guard");
     expect(text).toBe(WHOLE.join(""));
     expect((await healthOf(s))[0]).toMatchObject({ requests: 1, successes: 1, failures: 0 });
   });
