@@ -140,6 +140,7 @@ export async function buildHealthReport(
     sessions = {
       gemini: { active: 0, completed: 0, recovered: 0, continuations: 0, failed: 0 },
       websocket: { active: 0, completed: 0 },
+      stream: { active: 0, completed: 0, recovered: 0, continuations: 0, failed: 0 },
     };
   }
   return {

@@ -24,6 +24,7 @@ export const SESSIONS_OBJECT_NAME = "/sessions";
  * - `gemini.continuation`: once per continuation request sent upstream (continuations +1).
  * - `websocket.opened` / `websocket.closed`: a relay started (active +1) / ended for any reason
  *   (active −1, completed +1).
+ * - `stream.*`: the `gemini.*` events for stream repair sessions (`StreamSession`).
  */
 export type SessionEvent =
   | "gemini.started"
@@ -32,7 +33,12 @@ export type SessionEvent =
   | "gemini.recovered"
   | "gemini.continuation"
   | "websocket.opened"
-  | "websocket.closed";
+  | "websocket.closed"
+  | "stream.started"
+  | "stream.completed"
+  | "stream.failed"
+  | "stream.recovered"
+  | "stream.continuation";
 
 export const SESSION_EVENTS: readonly SessionEvent[] = [
   "gemini.started",
@@ -42,11 +48,18 @@ export const SESSION_EVENTS: readonly SessionEvent[] = [
   "gemini.continuation",
   "websocket.opened",
   "websocket.closed",
+  "stream.started",
+  "stream.completed",
+  "stream.failed",
+  "stream.recovered",
+  "stream.continuation",
 ];
 
 export interface SessionCounters {
   gemini: { active: number; completed: number; recovered: number; continuations: number; failed: number };
   websocket: { active: number; completed: number };
+  /** Stream repair sessions (OpenAI chat completions, Anthropic Messages): the same counters as `gemini`. */
+  stream: { active: number; completed: number; recovered: number; continuations: number; failed: number };
 }
 
 export interface SessionCountersEnv {
@@ -73,6 +86,16 @@ export function deltasFor(event: SessionEvent, count = 1): CounterDeltas {
       return { "websocket.active": count };
     case "websocket.closed":
       return { "websocket.active": -count, "websocket.completed": count };
+    case "stream.started":
+      return { "stream.active": count };
+    case "stream.completed":
+      return { "stream.active": -count, "stream.completed": count };
+    case "stream.failed":
+      return { "stream.active": -count, "stream.failed": count };
+    case "stream.recovered":
+      return { "stream.recovered": count };
+    case "stream.continuation":
+      return { "stream.continuations": count };
   }
 }
 
@@ -90,6 +113,13 @@ export function countersFrom(values: CounterDeltas): SessionCounters {
       failed: v("gemini.failed"),
     },
     websocket: { active: Math.max(0, v("websocket.active")), completed: v("websocket.completed") },
+    stream: {
+      active: Math.max(0, v("stream.active")),
+      completed: v("stream.completed"),
+      recovered: v("stream.recovered"),
+      continuations: v("stream.continuations"),
+      failed: v("stream.failed"),
+    },
   };
 }
 

@@ -22,6 +22,7 @@ import { googleStatusFor } from "../transport/errors";
 import { encodeHead } from "./gemini-head";
 import { HealthViews, isolateHealthViews } from "./health-snapshot";
 import { coolingAsAnswer } from "./key-dispatch";
+import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "./session-counters";
 import { StreamEventLog, streamClientBody } from "./stream-event-log";
 import { streamGuardInspector } from "./stream-guard-route";
 import { dispatch } from "./upstream-pool";
@@ -144,6 +145,7 @@ export class StreamSession extends DurableObject<Env> {
     this.#graceMs = start.graceMs;
     this.#running = true;
     const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
+    recordSessionEvent(this.env, waitUntil, "stream.started");
     const format: RepairFormat<Record<string, unknown>> =
       start.format === "openai-chat"
         ? chatRepairFormat(request, start.continuation, start.prompts)
@@ -180,6 +182,7 @@ export class StreamSession extends DurableObject<Env> {
       bounds: start.bounds,
       signal: this.#abort.signal,
       onAttempt: (record: RepairAttemptRecord) => {
+        if (record.mode === "continuation") recordSessionEvent(this.env, waitUntil, "stream.continuation");
         if (start.debug) {
           const session = this.ctx.id.toString().slice(0, 12);
           console.log(
@@ -271,7 +274,12 @@ export class StreamSession extends DurableObject<Env> {
     resolveFirst(null);
     this.#running = false;
     this.#clearGrace();
-    await this.#settleReports();
+    const ok =
+      summary.result === "complete" || summary.result === "max_tokens" || summary.result === "blocked";
+    const events: SessionEvent[] = [ok ? "stream.completed" : "stream.failed"];
+    if (summary.recovered) events.push("stream.recovered");
+    // Counted before the log ends, so a client that saw the end also sees it in /health.
+    await this.#settleReports(events);
     log.finish({ result: summary.result });
     await this.#armRetention();
     console.log(
@@ -322,9 +330,10 @@ export class StreamSession extends DurableObject<Env> {
     return new Response(streamClientBody(log, from, detach), { status: 200, headers });
   }
 
-  /** Waits (bounded) for this session's health reports, so a client that saw the end sees it in `/health`. */
-  async #settleReports(): Promise<void> {
-    const done = this.#views.settle();
+  /** Sends the final session events and waits (bounded) for them and this session's health reports. */
+  async #settleReports(events: SessionEvent[]): Promise<void> {
+    const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
+    const done = Promise.all([sendSessionEvents(this.env, waitUntil, events), this.#views.settle()]);
     const timer = new AbortController();
     await Promise.race([done, realClock.sleep(REPORT_SETTLE_TIMEOUT_MS, timer.signal)]).catch(() => {});
     timer.abort();

@@ -37,6 +37,7 @@ function report(fields: Partial<HealthReport> = {}): HealthReport {
     sessions: {
       gemini: { active: 1, completed: 40, recovered: 6, continuations: 9, failed: 3 },
       websocket: { active: 2, completed: 11 },
+      stream: { active: 0, completed: 5, recovered: 2, continuations: 3, failed: 1 },
     },
     ...fields,
   };
@@ -95,7 +96,11 @@ describe("renderMetrics", () => {
     );
     expect(value(families, "llm_gateway_sessions_recovered_total", { kind: "gemini" })).toBe(6);
     expect(value(families, "llm_gateway_continuations_total", { kind: "gemini" })).toBe(9);
-    expect(families.get("llm_gateway_sessions_total")!.metrics).toHaveLength(3);
+    // Stream repair sessions are a kind like the others.
+    expect(value(families, "llm_gateway_sessions_total", { kind: "stream", outcome: "completed" })).toBe(5);
+    expect(value(families, "llm_gateway_sessions_total", { kind: "stream", outcome: "failed" })).toBe(1);
+    expect(value(families, "llm_gateway_continuations_total", { kind: "stream" })).toBe(3);
+    expect(families.get("llm_gateway_sessions_total")!.metrics).toHaveLength(5);
     expect(value(families, "llm_gateway_endpoint_read_failed", { endpoint: "mygroq" })).toBe(0);
     expect(value(families, "llm_gateway_sessions_read_failed", {})).toBe(0);
     expect(text.endsWith("\n")).toBe(true);

@@ -5,11 +5,13 @@
  */
 import { describe, expect, it } from "vitest";
 import type { AttemptPlan } from "../mocks/model-script";
+import { callGateway } from "./gateway";
 import {
   CHAT,
   modelObserved,
   postRepair,
   readOpenAI,
+  repairVars,
   scenarioId,
   scriptModel,
 } from "./stream-repair-harness";
@@ -133,5 +135,24 @@ describe("OpenAI chat stream repair by assistant prefix", () => {
     });
     expect(read.content).toBe(ANSWER);
     expect(observed.requests.map((r) => r.mode)).toEqual(["fresh", "prefix", "prompt"]);
+  });
+});
+
+describe("/health counts stream repair sessions", () => {
+  const streamCounters = async (scenario: string) => {
+    const call = await callGateway("/health", {}, repairVars({ scenario }));
+    const report = (await call.response.json()) as { sessions: { stream: Record<string, number> } };
+    await call.settled;
+    return report.sessions.stream;
+  };
+
+  it("a recovered session adds one completed, one recovered and its continuations", async () => {
+    const before = await streamCounters("health-before");
+    await run("health", [{ cutAfter: 30, cut: "close" }]);
+    const after = await streamCounters("health-after");
+    // Other test files' sessions may end meanwhile (the counters are global): at least this one's.
+    expect(after.completed! - before.completed!).toBeGreaterThanOrEqual(1);
+    expect(after.recovered! - before.recovered!).toBeGreaterThanOrEqual(1);
+    expect(after.continuations! - before.continuations!).toBeGreaterThanOrEqual(1);
   });
 });
