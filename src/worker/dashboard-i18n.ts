@@ -125,6 +125,8 @@ const EN = {
   descEngine:
     "JSON overrides of the Gemini engine's bounds (continuations, attempts, timeouts, grace period).",
   descPrivate: "Let the generic proxy reach loopback and private addresses (local testing only).",
+  descStreamGuard:
+    "JSON overrides of the stream guard's bounds (events, bytes and time held before the first content; idle time).",
   endpointsEffective: "{n} overrides",
   warnNoToken:
     "AUTH_TOKEN is not set: the generic proxy is disabled and /health is public. Set it with wrangler secret put AUTH_TOKEN.",
@@ -251,6 +253,7 @@ const ZH: Record<StringKey, string> = {
   descEndpoints: "合并到内置预设之上的 JSON。",
   descEngine: "覆盖 Gemini 防截断引擎上限的 JSON（续写次数、尝试次数、超时、宽限期）。",
   descPrivate: "允许通用代理访问回环和私有地址（仅限本地测试）。",
+  descStreamGuard: "覆盖流完整性守卫上限的 JSON（首个内容前暂存的事件数、字节数和时间；空闲时间）。",
   endpointsEffective: "{n} 项覆盖",
   warnNoToken: "未设置 AUTH_TOKEN：通用代理已禁用，/health 公开。请用 wrangler secret put AUTH_TOKEN 设置。",
   warnPresetsPublic:

@@ -3,6 +3,8 @@
  * this step: the token becomes "set"/"unset", retry prompts become "built in"/"custom", and targets
  * are shown by host only (a base path could carry an account id the public page should not show).
  */
+
+import { DEFAULT_STREAM_GUARD, type StreamGuardConfig } from "../stream/guard-config";
 import type { TransportKind } from "../transport/endpoint";
 import { BOOLEAN_DEFAULTS, type GatewayConfig } from "./config";
 import type { StringKey } from "./dashboard-i18n";
@@ -128,6 +130,17 @@ export function buildDashboardModel(config: GatewayConfig): DashboardModel {
     changed: engineOverrides > 0,
     secret: false,
     meaning: "descEngine",
+  });
+  const guardOverrides = (Object.keys(DEFAULT_STREAM_GUARD) as (keyof StreamGuardConfig)[]).filter(
+    (field) => config.streamGuard[field] !== DEFAULT_STREAM_GUARD[field],
+  ).length;
+  rows.push({
+    variable: "STREAM_GUARD",
+    defaultValue: { key: "builtIn" },
+    effective: guardOverrides === 0 ? { key: "builtIn" } : { key: "custom" },
+    changed: guardOverrides > 0,
+    secret: false,
+    meaning: "descStreamGuard",
   });
   rows.push({
     variable: "ENDPOINTS",

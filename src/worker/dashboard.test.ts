@@ -192,6 +192,7 @@ describe("model", () => {
       "GEMINI_RETRY_PROMPT_JA",
       "GEMINI_RETRY_PROMPT_KO",
       "GEMINI_ENGINE",
+      "STREAM_GUARD",
       "ENDPOINTS",
     ]);
     const row = (name: string) => model.config.find((r) => r.variable === name)!;
@@ -203,6 +204,12 @@ describe("model", () => {
     expect(row("AGGRESSIVE_FALLBACK")).toMatchObject({ effective: { text: "true" }, changed: false });
     expect(row("GEMINI_RETRY_PROMPT_JA")).toMatchObject({ effective: { key: "custom" }, changed: true });
     expect(row("GEMINI_RETRY_PROMPT_KO")).toMatchObject({ effective: { key: "builtIn" }, changed: false });
+    expect(row("STREAM_GUARD")).toMatchObject({ effective: { key: "builtIn" }, changed: false });
+    const guard = buildDashboardModel(parseConfig({ STREAM_GUARD: '{"holdMs":5000}' }));
+    expect(guard.config.find((r) => r.variable === "STREAM_GUARD")).toMatchObject({
+      effective: { key: "custom" },
+      changed: true,
+    });
     expect(model.warnings.map((w) => w.key)).toEqual([
       "warnNoToken",
       "warnPresetsPublic",
