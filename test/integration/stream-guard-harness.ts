@@ -40,6 +40,8 @@ export interface GuardSetup {
   /** Targets in order; the first one is picked first (overwhelming weight). */
   targets?: ("a" | "b")[];
   streamGuard?: Record<string, number>;
+  /** Health policy overrides of the endpoint (e.g. a small `replayBodyLimitBytes`). */
+  health?: Record<string, number>;
 }
 
 export function varsOf(setup: GuardSetup): Record<string, string> {
@@ -48,7 +50,13 @@ export function varsOf(setup: GuardSetup): Record<string, string> {
     weight: i === 0 ? 1_000_000_000 : 1,
   }));
   const vars: Record<string, string> = {
-    ENDPOINTS: JSON.stringify({ [setup.scenario]: { targets, transport: setup.transport } }),
+    ENDPOINTS: JSON.stringify({
+      [setup.scenario]: {
+        targets,
+        transport: setup.transport,
+        ...(setup.health ? { health: setup.health } : {}),
+      },
+    }),
   };
   if (setup.streamGuard) vars.STREAM_GUARD = JSON.stringify(setup.streamGuard);
   return vars;

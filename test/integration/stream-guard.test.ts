@@ -168,6 +168,16 @@ describe.each(["socket", "fetch"] as const)("stream guard over %s (OpenAI chat c
     expect(b).toMatchObject({ requests: 1, failures: 0, successes: 1 });
   });
 
+  it("a body too large to buffer is guarded by the answer's text/event-stream type", async () => {
+    const s = setup("unbuffered", { health: { replayBodyLimitBytes: 16 } });
+    await script(s.scenario, "a", { queue: [ssePlay(START)] });
+    const { response, text } = await post(s, "/v1/chat/completions", CHAT);
+    expect(response.headers.get("x-proxy-stream-guard")).toBe("openai-chat");
+    expectErrorEnd(text, "stream_truncated");
+    // It streamed through once: the whole body still reached the upstream.
+    expect(JSON.parse((await observed(s.scenario)).a!.bodies[0]!)).toEqual(CHAT);
+  });
+
   it("a non-streaming request is not guarded", async () => {
     const s = setup("plain");
     const json = JSON.stringify({ id: "x", object: "chat.completion", choices: [] });
