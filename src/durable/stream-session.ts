@@ -1,10 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { messagesRepairFormat } from "../anthropic/messages-repair";
 import { anthropicMessagesStream } from "../anthropic/messages-stream";
-import { ContinuationAligner } from "../gemini/aligner";
 import type { RetryPrompts } from "../gemini/types";
 import { type ChatContinuation, chatRepairFormat } from "../openai/chat-repair";
 import { openaiChatStream } from "../openai/chat-stream";
+import { ContinuationAligner } from "../stream/aligner";
 import type { StreamGuardConfig } from "../stream/guard-config";
 import { PrefixAligner } from "../stream/prefix-aligner";
 import { RepairEngine } from "../stream/repair-engine";

@@ -6,7 +6,7 @@
  * decoded, parsed or re-serialized per attempt; only the content the language detection reads is parsed, on demand.
  */
 
-import { ContinuationAligner } from "./aligner";
+import { ContinuationAligner } from "../stream/aligner";
 import {
   type ContinuationOptions,
   continuationTurns,

@@ -1,4 +1,4 @@
-import { ContinuationAligner } from "./aligner";
+import { ContinuationAligner } from "../stream/aligner";
 import { buildContinuationRequest, buildRestartRequest } from "./continuation-builder";
 import type { ContinuationKit } from "./engine-types";
 

@@ -1,3 +1,4 @@
+import { serverErrorBackoffMs, upstreamRetryDelayMs } from "../stream/retry-delay";
 import { googleStatusFor } from "../transport/errors";
 import { readAttemptStream } from "./engine-attempt";
 import { AttemptCollector, chunkFrom, finalChunk, textLength } from "./engine-collect";
@@ -22,7 +23,6 @@ import {
   type EngineSummary,
 } from "./engine-types";
 import { classifyAttempt, type Outcome, type StreamEnd } from "./outcome";
-import { serverErrorBackoffMs, upstreamRetryDelayMs } from "./retry-delay";
 import type {
   GenerateContentRequest,
   GenerateContentResponse,

@@ -13,7 +13,7 @@
  *
  * `needsBody(status)` says when the error body must be read to decide (it is small JSON).
  */
-import { upstreamRetryDelayMs } from "../gemini/retry-delay";
+import { upstreamRetryDelayMs } from "../stream/retry-delay";
 import type { KeyOutcomeKind } from "./key-state";
 
 /** Cool-down of a 429 that names no delay. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ContinuationAligner } from "../gemini/aligner";
 import { DEFAULT_RETRY_PROMPTS } from "../gemini/prompts";
 import { type ChatRequest, chatRepairFormat } from "../openai/chat-repair";
+import { ContinuationAligner } from "../stream/aligner";
 import { PrefixAligner } from "./prefix-aligner";
 import { RepairEngine } from "./repair-engine";
 import type { RepairClock, RepairEvent, RepairSummary } from "./repair-types";

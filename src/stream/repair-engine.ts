@@ -17,7 +17,7 @@
  * - giving up: an HTTP error when the client has nothing yet, else the format's in-band error event (never a clean
  *   end).
  */
-import { serverErrorBackoffMs, upstreamRetryDelayMs } from "../gemini/retry-delay";
+
 import { classifyRepairAttempt, type RepairObservation, type RepairOutcome } from "./repair-outcome";
 import { type RepairStreamEnd, readRepairAttempt } from "./repair-reader";
 import {
@@ -34,6 +34,7 @@ import {
   type RepairResult,
   type RepairSummary,
 } from "./repair-types";
+import { serverErrorBackoffMs, upstreamRetryDelayMs } from "./retry-delay";
 import { sumUsageReports } from "./usage-sum";
 
 export type AlignStep = { kind: "pending" } | { kind: "emit"; text: string } | { kind: "rewrite" };

@@ -4,10 +4,10 @@
  * continuation the mock plays into the seamless ground truth.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ContinuationAligner } from "../../src/gemini/aligner";
 import { buildContinuationRequest } from "../../src/gemini/continuation-builder";
 import { DEFAULT_RETRY_PROMPTS } from "../../src/gemini/prompts";
 import type { GenerateContentRequest, GenerateContentResponse } from "../../src/gemini/types";
+import { ContinuationAligner } from "../../src/stream/aligner";
 import { GeminiMock } from "./gemini.mock";
 import { GeminiMockClient } from "./gemini-client";
 import type { AttemptSpec } from "./gemini-scenario";
