@@ -34,7 +34,7 @@ export function goalRows(r) {
   });
   const m = r.protected_memory?.large;
   rows.push({
-    figure: "peak memory of a protected request, 24 MiB body (÷ body)",
+    figure: `peak memory of a protected request, ${m ? Math.round(m.body_bytes / 2 ** 20) : 24} MiB body (÷ body; goal set for 24 MiB)`,
     value: m?.ratio_to_body_max ?? null,
     unit: "×",
     goal: "≤ 2×",
