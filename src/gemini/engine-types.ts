@@ -1,12 +1,9 @@
+import { DEFAULT_REPAIR_BOUNDS, type RepairBounds, type RepairClock } from "../stream/repair-types";
 import type { OutcomeKind } from "./outcome";
 import type { GenerateContentRequest, GenerateContentResponse, RetryPrompts } from "./types";
 
-/** Injected time: real timers in the Durable Object, a virtual clock in unit tests. */
-export interface EngineClock {
-  now(): number;
-  /** Resolves `true` after `ms`, or `false` as soon as `signal` aborts (never rejects). */
-  sleep(ms: number, signal?: AbortSignal): Promise<boolean>;
-}
+/** Injected time (`src/stream/repair-types.ts`): real timers in the Durable Object, a virtual clock in unit tests. */
+export type EngineClock = RepairClock;
 
 /**
  * One upstream call: POST `body` to the SSE stream route; rejects on transport failure. `R` is how a request is held:
@@ -37,39 +34,12 @@ export interface ContinuationKit<R = GenerateContentRequest> {
   createAligner(sentAnswer: string): Aligner;
 }
 
-/** Every bound of the engine, named with its unit; all configurable. */
-export interface EngineBounds {
-  /** Continuation requests after the first attempt (not counting plain retries of a failed HTTP call). */
-  maxContinuations: number;
-  /** Upstream calls in total, of any kind. */
-  maxAttempts: number;
-  /** Wall time for the whole generation, backoffs included. */
-  deadlineMs: number;
-  /** From sending an attempt to its first SSE event (thinking models are slow to start). */
-  firstByteTimeoutMs: number;
-  /** Longest silence between two SSE events once the stream has started. */
-  idleTimeoutMs: number;
-  /** 429 without RetryInfo/Retry-After waits this long. */
-  rateLimitDefaultDelayMs: number;
-  /** A 429 asking for a longer wait than this is not waited for: the engine gives up on it. */
-  rateLimitMaxDelayMs: number;
-  /** 5xx / transport failure backoff: base·2^(n-1) … */
-  serverErrorBaseDelayMs: number;
-  /** … capped here. */
-  serverErrorMaxDelayMs: number;
-}
-
-export const DEFAULT_ENGINE_BOUNDS: Readonly<EngineBounds> = Object.freeze({
-  maxContinuations: 4,
-  maxAttempts: 8,
-  deadlineMs: 15 * 60_000,
-  firstByteTimeoutMs: 120_000,
-  idleTimeoutMs: 60_000,
-  rateLimitDefaultDelayMs: 2_000,
-  rateLimitMaxDelayMs: 20_000,
-  serverErrorBaseDelayMs: 500,
-  serverErrorMaxDelayMs: 8_000,
-});
+/**
+ * The engine's bounds: the format-independent ones of `src/stream/repair-types.ts`, shared with the stream repair
+ * engine of OpenAI chat and Anthropic streams (one definition, one set of defaults).
+ */
+export type EngineBounds = RepairBounds;
+export const DEFAULT_ENGINE_BOUNDS: Readonly<EngineBounds> = DEFAULT_REPAIR_BOUNDS;
 
 export interface EngineInput<R = GenerateContentRequest> {
   request: R;

@@ -109,7 +109,7 @@ export interface RepairBounds {
   serverErrorMaxDelayMs: number;
 }
 
-/** The same numbers as the Gemini engine's (`src/gemini/engine-types.ts`), for the same reasons. */
+/** The defaults of both engines (the Gemini engine's `DEFAULT_ENGINE_BOUNDS` is this object). */
 export const DEFAULT_REPAIR_BOUNDS: Readonly<RepairBounds> = Object.freeze({
   maxContinuations: 4,
   maxAttempts: 8,
