@@ -1,3 +1,6 @@
+import { classifyRepairAttempt } from "../stream/repair-outcome";
+import type { RepairStreamEnd } from "../stream/repair-reader";
+import type { FinishClass } from "../stream/repair-types";
 import type { GoogleErrorBody } from "./types";
 
 /**
@@ -26,7 +29,7 @@ export interface Outcome {
 }
 
 /** How the attempt's byte stream ended, as seen by the engine. */
-export type StreamEnd = "eof" | "read_error" | "idle_timeout" | "first_byte_timeout" | "deadline" | "aborted";
+export type StreamEnd = RepairStreamEnd;
 
 export interface AttemptObservation {
   /** The last `finishReason` seen on candidate 0, if any. */
@@ -63,30 +66,29 @@ export function isTerminalFinishReason(reason: string): boolean {
   return reason === "STOP" || reason === "MAX_TOKENS" || BLOCKING_REASONS.has(reason);
 }
 
+/** Gemini's finish reasons in the classes of the format-independent classifier. */
+function finishClass(reason: string): FinishClass {
+  if (BLOCKING_REASONS.has(reason)) return "blocked";
+  if (reason === "MAX_TOKENS") return "max_tokens";
+  return reason === "STOP" ? "complete" : "other";
+}
+
+/**
+ * The format-independent classifier (`src/stream/repair-outcome.ts`) on Gemini's observation: a prompt block first,
+ * function calls count as an answer, `thought_only` is the generic `reasoning_only`.
+ */
 export function classifyAttempt(o: AttemptObservation): Outcome {
   if (o.blockReason !== null) return { kind: "blocked", reason: o.blockReason };
-  const reason = o.finishReason;
-  // A terminal finishReason decides the outcome even when the connection failed afterwards: the answer is whole.
-  if (reason !== null && BLOCKING_REASONS.has(reason)) return { kind: "blocked", reason };
-  if (reason === "MAX_TOKENS") return { kind: "max_tokens", reason };
-  if (reason === "STOP") {
-    if (o.answerChars > 0 || o.functionCalls > 0) return { kind: "complete", reason };
-    return o.thoughtChars > 0
-      ? { kind: "thought_only", reason: "thought_only" }
-      : { kind: "empty", reason: "empty" };
-  }
-  if (o.streamError !== null) {
-    const code = o.streamError.code;
-    if (code >= 400 && code < 500 && code !== 429 && code !== 408) {
-      return { kind: "fatal", reason: `stream_error_${code}` };
-    }
-    return { kind: "truncated", reason: `stream_error_${code}` };
-  }
-  if (reason !== null) return { kind: "truncated", reason: `finish_${reason}` };
-  switch (o.end) {
-    case "eof":
-      return { kind: "truncated", reason: "no_finish_reason" };
-    default:
-      return { kind: "truncated", reason: o.end };
-  }
+  const outcome = classifyRepairAttempt({
+    finish: o.finishReason === null ? null : { reason: o.finishReason, cls: finishClass(o.finishReason) },
+    streamError:
+      o.streamError === null ? null : { status: o.streamError.code, message: o.streamError.message },
+    end: o.end,
+    answerChars: o.answerChars,
+    reasoningChars: o.thoughtChars,
+    opaque: o.functionCalls,
+  });
+  return outcome.kind === "reasoning_only"
+    ? { kind: "thought_only", reason: "thought_only" }
+    : (outcome as Outcome);
 }
