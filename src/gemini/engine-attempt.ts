@@ -1,4 +1,4 @@
-import { SseParser } from "../stream/sse-parser";
+import { readRepairAttempt } from "../stream/repair-reader";
 import type { EngineClock } from "./engine-types";
 import type { StreamEnd } from "./outcome";
 import type { GenerateContentResponse, GoogleErrorBody } from "./types";
@@ -16,59 +16,29 @@ export interface ReadOptions {
   signal: AbortSignal;
 }
 
-const TIMED_OUT: unique symbol = Symbol("timed out");
-
 /**
- * Reads one attempt's SSE body as Gemini chunks and in-stream errors, enforcing the first-event and idle timeouts and
- * the deadline with the injected clock. The generator's return value says how the stream ended. Cancelling the
- * reader on a timeout releases the upstream connection (the caller also aborts the attempt's signal).
+ * Reads one attempt's SSE body as Gemini chunks and in-stream errors. The bounds (first event, idle, deadline) and
+ * the reading itself are the format-independent reader's (`src/stream/repair-reader.ts`); this turns its events into
+ * Gemini items. The generator's return value says how the stream ended; a payload that is not JSON ends it as a
+ * read error, and an in-stream error ends it.
  */
 export async function* readAttemptStream(
   body: ReadableStream<Uint8Array>,
   opts: ReadOptions,
 ): AsyncGenerator<AttemptItem, StreamEnd> {
-  const reader = body.getReader();
-  const parser = new SseParser();
-  let sawEvent = false;
+  const events = readRepairAttempt(body, opts);
   try {
     for (;;) {
-      if (opts.signal.aborted) return "aborted";
-      const now = opts.clock.now();
-      const budget = Math.min(sawEvent ? opts.idleTimeoutMs : opts.firstByteTimeoutMs, opts.deadlineAt - now);
-      if (budget <= 0)
-        return opts.deadlineAt <= now ? "deadline" : sawEvent ? "idle_timeout" : "first_byte_timeout";
-      const timer = new AbortController();
-      const onAbort = () => timer.abort();
-      opts.signal.addEventListener("abort", onAbort);
-      let step: ReadableStreamReadResult<Uint8Array> | typeof TIMED_OUT;
-      try {
-        step = await Promise.race([
-          reader.read(),
-          opts.clock.sleep(budget, timer.signal).then((): typeof TIMED_OUT => TIMED_OUT),
-        ]);
-      } catch {
-        return opts.signal.aborted ? "aborted" : "read_error";
-      } finally {
-        timer.abort();
-        opts.signal.removeEventListener("abort", onAbort);
-      }
-      if (step === TIMED_OUT) {
-        if (opts.signal.aborted) return "aborted";
-        if (opts.clock.now() >= opts.deadlineAt) return "deadline";
-        return sawEvent ? "idle_timeout" : "first_byte_timeout";
-      }
-      const events = step.done ? parser.end() : parser.push(step.value);
-      for (const ev of events) {
-        sawEvent = true;
-        const item = toItem(ev.data);
-        if (item === null) return "read_error";
-        yield item;
-        if (item.type === "error") return "eof";
-      }
-      if (step.done) return "eof";
+      const next = await events.next();
+      if (next.done) return next.value;
+      const item = toItem(next.value.data);
+      if (item === null) return "read_error";
+      yield item;
+      if (item.type === "error") return "eof";
     }
   } finally {
-    reader.cancel().catch(() => {});
+    // Stops the reader (and cancels the upstream body) when this generator ends early.
+    await events.return("aborted");
   }
 }
 
