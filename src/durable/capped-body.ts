@@ -8,10 +8,10 @@ import { concatBytes } from "../transport/bytes";
 import { GatewayError } from "../transport/errors";
 
 /**
- * Largest body a buffered route accepts: 32 MiB. A Worker isolate has 128 MB for everything; a protected request
- * holds its body about twice at its peak (the Worker's copy until it is collected, the session object's copy, see
- * `bench/memory.mjs`), so 32 MiB leaves room for the isolate's own heap and other requests. Clients with larger
- * inputs use the Files API, which Gemini offers for exactly that.
+ * Largest body a buffered route accepts: 32 MiB. An isolate has 128 MB for everything; a native protected request's
+ * body streams through the Worker and is held once, by its session object (about 1× the body at the peak once the
+ * heap has grown, see `bench/memory.mjs`), so 32 MiB leaves room for the isolate's own heap and other requests.
+ * Clients with larger inputs use the Files API, which Gemini offers for exactly that.
  */
 export const BUFFERED_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 

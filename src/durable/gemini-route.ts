@@ -4,12 +4,10 @@
  * are sent through `upstream-pool.ts` `dispatch()` unchanged.
  */
 
-import { generationConfigOf } from "../gemini/continuation-bytes";
 import { DEFAULT_GRACE_MS } from "../gemini/engine-config";
 import type { EngineBounds } from "../gemini/engine-types";
 import { nativeAuthHeaders, openAIChatToGemini } from "../gemini/openai-compat";
 import { resolveRetryPrompts } from "../gemini/prompts";
-import { indexGenerateContentRequest } from "../gemini/request-index";
 import {
   classifyGeminiRoute,
   isOpenAIChatPath,
@@ -20,11 +18,16 @@ import type { RetryPrompts } from "../gemini/types";
 import type { EndpointConfig } from "../transport/endpoint";
 import { googleStatusFor } from "../transport/errors";
 import { piecesStream } from "./body-pieces";
-import { BUFFERED_BODY_LIMIT_BYTES, declaredLength, readCappedBody } from "./capped-body";
+import {
+  BUFFERED_BODY_LIMIT_BYTES,
+  declaredLength,
+  RequestBodyTooLargeError,
+  readCappedBody,
+} from "./capped-body";
 import type { ClientFormat } from "./gemini-client-stream";
 import { unframeResponse } from "./gemini-head";
 import type { SessionStart } from "./gemini-session";
-import { sessionStartBody } from "./gemini-start";
+import { START_OUTCOME_HEADER, sessionStartInit } from "./gemini-start";
 import { REPLAY_BODY_LIMIT_BYTES } from "./health-policy";
 import { readSessionCounters, type SessionCounters } from "./session-counters";
 import { dispatch } from "./upstream-pool";
@@ -81,12 +84,13 @@ export async function handleGeminiRequest(
   ) {
     return passThrough(env, ctx, request, route, settings, request.body);
   }
-  // Every protected route needs the whole body before it can act: read it with a cap (413 beyond it).
-  const bytes = await readCappedBody(
-    request.body,
-    declaredLength(request.headers),
-    BUFFERED_BODY_LIMIT_BYTES,
-  );
+  // A protected route holds the whole body (to continue it later): capped, and refused at once when its declared
+  // length is over the cap.
+  const declared = declaredLength(request.headers);
+  if (declared !== null && declared > BUFFERED_BODY_LIMIT_BYTES) {
+    await request.body?.cancel().catch(() => {});
+    throw new RequestBodyTooLargeError(BUFFERED_BODY_LIMIT_BYTES, declared);
+  }
   const common = {
     endpoint,
     headers: [...request.headers] as [string, string][],
@@ -97,11 +101,13 @@ export async function handleGeminiRequest(
     debug: settings.debug ?? false,
   };
   let start: SessionStart;
-  let requestBytes: Uint8Array;
+  let body: ReadableStream<Uint8Array> | Uint8Array | null;
   if (isOpenAIChatPath(rest)) {
+    // Read here: whether it is protected, and what it becomes, depends on the body.
+    const bytes = await readCappedBody(request.body, declared, BUFFERED_BODY_LIMIT_BYTES);
     const translated = translateOpenAI(bytes);
     if (translated === null) return passThrough(env, ctx, request, route, settings, bytesBody(bytes));
-    requestBytes = translated.bytes;
+    body = translated.bytes;
     start = {
       ...common,
       format: "openai",
@@ -115,19 +121,26 @@ export async function handleGeminiRequest(
     };
   } else {
     const kind = classifyGeminiRoute(method, rest, search).kind;
-    if (kind === "passthrough" || kind === "openai_chat_stream" || !isProtectable(bytes)) {
-      return passThrough(env, ctx, request, route, settings, bytesBody(bytes));
+    if (kind === "passthrough" || kind === "openai_chat_stream") {
+      return passThrough(env, ctx, request, route, settings, request.body);
     }
-    requestBytes = bytes;
+    // Streamed to the session object, which holds the only copy and decides whether it can protect it.
+    body = request.body;
     start = { ...common, format: FORMAT_OF[kind], upstream: upstreamStreamTarget(rest, search) };
   }
   const stub = env.GEMINI_SESSION.get(env.GEMINI_SESSION.newUniqueId());
   const framed = await stub.fetch("https://gemini-session/start", {
     method: "POST",
-    body: sessionStartBody(start, requestBytes),
-    headers: { "content-type": "application/octet-stream" },
+    ...sessionStartInit(start, body, declared),
     signal: request.signal,
   });
+  const outcome = framed.headers.get(START_OUTCOME_HEADER);
+  if (outcome === "too-large") {
+    await framed.body?.cancel().catch(() => {});
+    throw new RequestBodyTooLargeError(BUFFERED_BODY_LIMIT_BYTES, null);
+  }
+  // The engine cannot continue it (not JSON it can index, several candidates): forwarded as it came.
+  if (outcome === "not-protectable") return passThrough(env, ctx, request, route, settings, framed.body);
   if (framed.headers.get("content-type") !== "application/octet-stream" || framed.body === null)
     return framed;
   return unframeResponse(framed.body);
@@ -167,15 +180,6 @@ export async function reattachGeminiSession(env: Env, id: string, from: number):
 /** The `/health` `sessions.gemini` counters (active, completed, recovered, continuations, failed). */
 export async function readGeminiSessionCounters(env: Env): Promise<SessionCounters["gemini"]> {
   return (await readSessionCounters(env)).gemini;
-}
-
-/** A native request the engine can continue: indexable (see `request-index.ts`) and asking for one candidate. */
-function isProtectable(bytes: Uint8Array): boolean {
-  const index = indexGenerateContentRequest(bytes);
-  if (index === null) return false;
-  // Several candidates cannot be continued as one answer: forwarded unprotected.
-  const count = generationConfigOf(index)?.candidateCount;
-  return count === undefined || count === 1;
 }
 
 async function passThrough(

@@ -16,7 +16,7 @@ import { googleStatusFor } from "../transport/errors";
 import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-stream";
 import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
 import { encodeHead } from "./gemini-head";
-import { readSessionStart } from "./gemini-start";
+import { readSessionStart, startOutcomeResponse } from "./gemini-start";
 import { geminiUpstream } from "./gemini-upstream";
 import { HealthViews, isolateHealthViews } from "./health-snapshot";
 import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "./session-counters";
@@ -105,9 +105,10 @@ export class GeminiSession extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/start" && request.method === "POST") {
-      const parsed = await readSessionStart(request);
-      if (parsed === null) return errorResponse(400, "malformed session start");
-      return this.#start(parsed.start, parsed.request);
+      const read = await readSessionStart(request);
+      if (read.kind === "malformed") return errorResponse(400, "malformed session start");
+      if (read.kind !== "session") return startOutcomeResponse(read) as Response;
+      return this.#start(read.start, read.request);
     }
     if (url.pathname === "/attach") return this.#attach(Number(url.searchParams.get("from") ?? "0"));
     return errorResponse(404, "unknown session operation");

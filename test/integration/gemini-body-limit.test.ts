@@ -94,8 +94,9 @@ describe("buffered Gemini routes cap the request body", () => {
         vars(),
       );
       await expectTooLarge(response);
-      // The read stopped at the cap instead of buffering the rest.
-      expect(pulled()).toBeLessThanOrEqual(BUFFERED_BODY_LIMIT_BYTES + 2 * CHUNK_BYTES);
+      // The read stopped at the cap instead of taking the rest (8 MiB more were there): what was pulled beyond it is
+      // the few chunks the pipe to the session object reads ahead.
+      expect(pulled()).toBeLessThanOrEqual(BUFFERED_BODY_LIMIT_BYTES + 4 * CHUNK_BYTES);
       expect(await requests(id, 0, false)).toHaveLength(0);
     });
   }

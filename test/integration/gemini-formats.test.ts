@@ -1,14 +1,20 @@
 /** The three native client formats and the OpenAI-compatible stream, each repaired after a cut. */
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { handleGeminiRequest } from "../../src/durable/gemini-route";
 import type { GenerateContentResponse } from "../../src/gemini/types";
 import {
   ANSWER,
   answerText,
   callGemini,
   finishReasons,
+  geminiEndpoint,
   prompt,
+  readSse,
   requests,
   scenario,
+  ssePath,
+  TEST_SETTINGS,
   thoughtFree,
 } from "./gemini-harness";
 
@@ -113,5 +119,37 @@ describe("Gemini anti-truncation: client formats", () => {
     await response.text();
     const [r] = (await requests(id)).filter((x) => x.attempt !== null);
     expect(r?.headers.authorization).toBe("Bearer ya29.test-access-token");
+  });
+
+  it("forwards a native request it cannot continue unchanged, without a session", async () => {
+    // Several candidates cannot be continued as one answer; a repeated `contents` member is ambiguous to splice.
+    for (const raw of [
+      (id: string) => JSON.stringify({ ...prompt(), generationConfig: { candidateCount: 2 }, model: id }),
+      (_id: string) =>
+        `{"contents":[{"role":"user","parts":[{"text":"a"}]}],${JSON.stringify(prompt()).slice(1)}`,
+    ]) {
+      const id = await scenario({ answer: ANSWER });
+      const body = raw(id);
+      const ctx = createExecutionContext();
+      const url = new URL(`http://gateway.test/gemini${ssePath(id)}`);
+      const response = await handleGeminiRequest(
+        env,
+        ctx,
+        new Request(url, {
+          method: "POST",
+          body,
+          headers: { "content-type": "application/json", "x-goog-api-key": "test-key" },
+        }),
+        { endpoint: geminiEndpoint(), rest: url.pathname.slice("/gemini".length), search: url.search },
+        TEST_SETTINGS,
+      );
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-proxy-session-id")).toBeNull();
+      expect(answerText((await readSse(response)).events)).toBe(ANSWER);
+      await waitOnExecutionContext(ctx);
+      const reqs = (await requests(id)).filter((r) => r.attempt !== null);
+      expect(reqs).toHaveLength(1);
+      expect(reqs[0]?.body).toEqual(JSON.parse(body));
+    }
   });
 });
