@@ -77,8 +77,25 @@ describe("Anthropic Messages repair adapter", () => {
         ev({ type: "message_delta", delta: { stop_reason: "max_tokens" }, usage: { output_tokens: 3 } }),
       ),
     ).toEqual([
-      { kind: "finish", reason: "max_tokens" },
+      { kind: "finish", reason: "max_tokens", stopSequence: null },
       { kind: "usage", usage: { output_tokens: 3 } },
     ]);
+  });
+});
+
+describe("Anthropic stop sequences", () => {
+  it("carries the stop sequence a repaired stream ended on into the final message_delta", () => {
+    const parser = format.newParser();
+    const items = parser.parse({
+      data: JSON.stringify({
+        type: "message_delta",
+        delta: { stop_reason: "stop_sequence", stop_sequence: "END" },
+      }),
+      raw: false,
+    });
+    expect(items).toEqual([{ kind: "finish", reason: "stop_sequence", stopSequence: "END" }]);
+    const enc = format.newEncoder({});
+    const delta = enc.finish("stop_sequence", null, "END").find((e) => e.startsWith("event: message_delta"));
+    expect(delta).toContain('"stop_sequence":"END"');
   });
 });

@@ -10,7 +10,7 @@
  * The client's events are rebuilt: one `message_start` (the first attempt's message), content blocks numbered by the
  * gateway (thinking, text, tool use in the order they reached the client), and one final `message_delta` with the
  * stop reason and the usage summed over the attempts, then `message_stop`. Not modelled (and not shown from a
- * repaired stream): `redacted_thinking` blocks, citations and the stop sequence's text.
+ * repaired stream): `redacted_thinking` blocks and citations.
  */
 import type { RetryPrompts } from "../gemini/types";
 import { contentText, continuePrompt, reducedTokenLimit } from "../stream/continue-prompt";
@@ -106,7 +106,10 @@ class MessagesParser {
       case "message_delta": {
         const items: RepairItem[] = [];
         const delta = isRecord(value.delta) ? value.delta : {};
-        if (typeof delta.stop_reason === "string") items.push({ kind: "finish", reason: delta.stop_reason });
+        if (typeof delta.stop_reason === "string") {
+          const stopSequence = typeof delta.stop_sequence === "string" ? delta.stop_sequence : null;
+          items.push({ kind: "finish", reason: delta.stop_reason, stopSequence });
+        }
         if (isRecord(value.usage)) items.push({ kind: "usage", usage: value.usage });
         return items;
       }
@@ -209,13 +212,17 @@ class MessagesEncoder implements ClientEncoder {
     return out;
   }
 
-  finish(reason: string, usage: Record<string, unknown> | null): string[] {
+  finish(
+    reason: string,
+    usage: Record<string, unknown> | null,
+    stopSequence: string | null = null,
+  ): string[] {
     const out: string[] = [];
     this.#prelude(out);
     this.#close(out);
     out.push(
       sse("message_delta", {
-        delta: { stop_reason: reason, stop_sequence: null },
+        delta: { stop_reason: reason, stop_sequence: stopSequence },
         usage: usage ?? { output_tokens: 0 },
       }),
     );

@@ -317,7 +317,11 @@ export class RepairEngine<Req> {
             out.push(...enc.opaque(item.value));
             break;
           case "finish":
-            obs.finish = { reason: item.reason, cls: this.#in.format.classifyFinish(item.reason) };
+            obs.finish = {
+              reason: item.reason,
+              cls: this.#in.format.classifyFinish(item.reason),
+              stopSequence: item.stopSequence ?? null,
+            };
             break;
           case "usage":
             Object.assign(usage, item.usage);
@@ -391,7 +395,7 @@ export class RepairEngine<Req> {
       case "blocked": {
         const finish = obs.finish?.reason ?? "stop";
         const summed = sumUsageReports(this.#usage);
-        yield this.#emit(this.#encoderFor({}).finish(finish, summed));
+        yield this.#emit(this.#encoderFor({}).finish(finish, summed, obs.finish?.stopSequence ?? null));
         const done: RepairResult = outcome.kind;
         return step({ ...base, outcome: outcome.kind, done, finishReason: finish });
       }

@@ -29,7 +29,7 @@ export interface RepairOutcome {
 
 export interface RepairObservation {
   /** The attempt's finish reason and its class, when one arrived. */
-  finish: { reason: string; cls: FinishClass } | null;
+  finish: { reason: string; cls: FinishClass; stopSequence?: string | null } | null;
   /** An in-band error event. */
   streamError: { status: number; message: string } | null;
   end: RepairStreamEnd;

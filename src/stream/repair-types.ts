@@ -23,8 +23,8 @@ export type RepairItem =
   | { kind: "text"; text: string }
   /** Anything that must not be continued after (a tool or function call, a refusal): passed on as it is. */
   | { kind: "opaque"; value: unknown }
-  /** The generation's end reason (`finish_reason`, `stop_reason`). */
-  | { kind: "finish"; reason: string }
+  /** The generation's end reason (`finish_reason`, `stop_reason`) and, for Anthropic, the stop sequence it hit. */
+  | { kind: "finish"; reason: string; stopSequence?: string | null }
   /** A usage report; the attempt's last one (merged field by field) is its total. */
   | { kind: "usage"; usage: Record<string, unknown> }
   /** An in-band error event. `status` is the HTTP status it stands for (a cut the guard reported is a 502). */
@@ -57,7 +57,7 @@ export interface ClientEncoder {
   text(text: string): string[];
   opaque(value: unknown): string[];
   /** The events that end a finished generation (finish reason, summed usage, end marker). */
-  finish(reason: string, usage: Record<string, unknown> | null): string[];
+  finish(reason: string, usage: Record<string, unknown> | null, stopSequence?: string | null): string[];
   /** The final error event of a generation that cannot be finished (never followed by a clean end). */
   error(failure: RepairFailure): string[];
 }
