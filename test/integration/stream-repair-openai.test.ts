@@ -4,8 +4,9 @@
  * ground-truth answer once, with one `[DONE]`.
  */
 import { describe, expect, it } from "vitest";
+import { settleHealthReports } from "../../src/durable/health-snapshot";
 import type { AttemptPlan } from "../mocks/model-script";
-import { callGateway } from "./gateway";
+import { callGateway, mockPort } from "./gateway";
 import {
   CHAT,
   modelObserved,
@@ -154,5 +155,53 @@ describe("/health counts stream repair sessions", () => {
     expect(after.completed! - before.completed!).toBeGreaterThanOrEqual(1);
     expect(after.recovered! - before.recovered!).toBeGreaterThanOrEqual(1);
     expect(after.continuations! - before.continuations!).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("failover before commit inside a repair session", () => {
+  it("an in-band error before content goes to the next target unseen, and is charged to the first", async () => {
+    const scenario = scenarioId("failover");
+    await scriptModel(scenario, {
+      format: "openai",
+      prefix: "none",
+      answer: ANSWER,
+      attempts: [{ errorBeforeContent: true, cutAfter: 0, cut: "close" }],
+    });
+    const base = `http://127.0.0.1:${mockPort("model")}/${scenario}`;
+    const vars = repairVars({ scenario });
+    vars.ENDPOINTS = JSON.stringify({
+      [scenario]: {
+        targets: [
+          { url: `${base}~a`, weight: 1_000_000_000 },
+          { url: `${base}~b`, weight: 1 },
+        ],
+        repair: true,
+      },
+    });
+    const call = await callGateway(
+      `/${scenario}/v1/chat/completions`,
+      { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(CHAT) },
+      vars,
+    );
+    const read = readOpenAI(await call.response.text());
+    await call.settled;
+    expect(read.errors).toEqual([]);
+    expect(read.content).toBe(ANSWER);
+    const observed = await modelObserved(scenario);
+    expect(observed.requests.map((r) => `${r.target}:${r.mode}`)).toEqual(["a:fresh", "b:fresh"]);
+    await settleHealthReports();
+    const health = await callGateway(`/health?endpoint=${scenario}`, {}, vars);
+    const report = (await health.response.json()) as {
+      endpoints: Record<
+        string,
+        { targets: { url: string; failures: number; last_error: { kind: string } | null }[] }
+      >;
+    };
+    await health.settled;
+    // /health names targets by origin (both are the mock's): exactly one of them was charged, with the in-band error.
+    const charged = report.endpoints[scenario]?.targets.filter((t) => t.failures > 0) ?? [];
+    expect(charged).toHaveLength(1);
+    expect(charged[0]?.failures).toBe(1);
+    expect(charged[0]?.last_error?.kind).toBe("stream_error");
   });
 });

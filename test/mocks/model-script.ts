@@ -69,6 +69,8 @@ export interface ModelRequestRecord {
   partial: string;
   /** The usage this attempt reported (when it got as far as reporting usage). */
   usage: { input: number; output: number } | null;
+  /** The `~name` of the target URL the request came to, if any. */
+  target?: string;
   /** The `Authorization` header the request carried (key-pool tests). */
   authorization?: string;
 }

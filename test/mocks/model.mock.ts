@@ -1,6 +1,7 @@
 /**
  * A mock upstream that plays the model (issue 12; scripts in `model-script.ts`). Every request carries a scenario id
- * as its first path segment (target base URL `http://127.0.0.1:<port>/<scenario>`).
+ * as its first path segment (target base URL `http://127.0.0.1:<port>/<scenario>`); `<scenario>~<name>` is the same
+ * scenario under another target URL (several targets of one endpoint playing one script, recorded as `target`).
  *
  * Control API (same port): `PUT /__script/<scenario>` with a `ModelScript`; `GET /__observed/<scenario>`.
  */
@@ -264,9 +265,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return send(200, { ok: true });
   }
   if (first === "__observed" && scenario) return send(200, observed.get(scenario) ?? { requests: [] });
-  const script = first ? scripts.get(first) : undefined;
-  if (!script || !first) return send(404, { error: { message: `no script for ${first}` } });
-  const obs = observed.get(first) as ModelObservation;
+  const [id, target] = (first ?? "").split("~");
+  const script = id ? scripts.get(id) : undefined;
+  if (!script || !id) return send(404, { error: { message: `no script for ${first}` } });
+  const obs = observed.get(id) as ModelObservation;
   const request = JSON.parse(body) as Record<string, unknown>;
   const found = partialOf(script, (request.messages ?? []) as Msg[]);
   const record: ModelRequestRecord = {
@@ -280,6 +282,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
         : found.mode,
     partial: typeof found === "string" ? "" : found.partial,
     usage: null,
+    ...(target ? { target } : {}),
     ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
   };
   const plan = script.attempts[obs.requests.length] ?? {};
