@@ -1,85 +1,12 @@
-/**
- * The client events a `StreamSession` has emitted (complete SSE events, as the client receives them), kept in memory
- * for the attached readers and in SQLite so a re-attach (even after the object was evicted) receives exactly the
- * events it is missing. Event `n` is the n-th client event (0-based); `from = n` means "I have received n events".
- * Same contract as `GeminiEventLog`, for events that are already encoded.
- */
-export interface StreamSessionEnd {
-  /** `complete`, `max_tokens`, `blocked`, `failed`, `aborted`, `http_error`. */
-  result: string;
-}
+import { SessionEventLog } from "./session-event-log";
 
-export class StreamEventLog {
-  /** Whether this object ever stored a session (checked without creating the tables). */
-  static exists(sql: SqlStorage): boolean {
-    return (
-      sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0
-    );
-  }
+export type { SessionEnd as StreamSessionEnd } from "./session-event-log";
 
-  readonly #sql: SqlStorage;
-  readonly #events: string[] = [];
-  #end: StreamSessionEnd | null = null;
-  #waiters: (() => void)[] = [];
-
-  /** `interrupted(why)`: the final error event of a session whose object stopped mid-generation. */
+/** A stream repair session's event log (`session-event-log.ts`): complete SSE events, as the client receives them. */
+export class StreamEventLog extends SessionEventLog<string> {
+  /** `interrupted(why)`: the format's final error event for a session whose object stopped mid-generation. */
   constructor(sql: SqlStorage, interrupted: (why: string) => string) {
-    this.#sql = sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, data TEXT NOT NULL)");
-    sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
-    for (const row of sql.exec<{ data: string }>("SELECT data FROM events ORDER BY seq"))
-      this.#events.push(row.data);
-    const end = this.getMeta("end");
-    if (end !== null) this.#end = JSON.parse(end) as StreamSessionEnd;
-    else if (this.getMeta("format") !== null) {
-      // The engine is gone: the log ends with an explicit failure, never a silent clean end.
-      if (this.#events.length > 0) this.append(interrupted("the session was interrupted"));
-      this.finish({ result: "aborted" });
-    }
-  }
-
-  get length(): number {
-    return this.#events.length;
-  }
-
-  get end(): StreamSessionEnd | null {
-    return this.#end;
-  }
-
-  at(index: number): string | undefined {
-    return this.#events[index];
-  }
-
-  append(event: string): void {
-    this.#sql.exec("INSERT INTO events (seq, data) VALUES (?, ?)", this.#events.length, event);
-    this.#events.push(event);
-    this.#wake();
-  }
-
-  finish(end: StreamSessionEnd): void {
-    this.setMeta("end", JSON.stringify(end));
-    this.#end = end;
-    this.#wake();
-  }
-
-  /** Resolves when an event is appended or the log ends. */
-  changed(): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  getMeta(key: string): string | null {
-    const row = this.#sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", key).toArray()[0];
-    return row?.v ?? null;
-  }
-
-  setMeta(key: string, value: string): void {
-    this.#sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", key, value);
-  }
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w();
+    super(sql, { encode: (event) => event, decode: (stored) => stored, interrupted });
   }
 }
 

@@ -115,8 +115,12 @@ export class StreamSession extends DurableObject<Env> {
   }
 
   #eventLog(): StreamEventLog {
-    this.#log ??= new StreamEventLog(this.ctx.storage.sql, (why) => {
-      const format = GUARD_FORMATS[(this.#log?.getMeta("format") as RepairWireFormat) ?? "openai-chat"];
+    const sql = this.ctx.storage.sql;
+    this.#log ??= new StreamEventLog(sql, (why) => {
+      // Called while the log is being built (an interrupted session): the format is read from storage directly.
+      const stored = sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'format'").toArray()[0]?.v;
+      const format =
+        GUARD_FORMATS[(stored as RepairWireFormat | undefined) ?? "openai-chat"] ?? openaiChatStream;
       return format.errorEvent({ reason: "truncated", message: `gateway: generation stopped: ${why}` });
     });
     return this.#log;

@@ -3,8 +3,10 @@
  * (thinking off), the continue prompt (thinking on, or a model that refuses prefills), thinking blocks, tool use,
  * summed usage.
  */
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AttemptPlan, ModelScript } from "../mocks/model-script";
+import { callGateway } from "./gateway";
 import {
   MESSAGES,
   modelObserved,
@@ -139,5 +141,29 @@ describe("Anthropic thinking, tools and usage", () => {
       input_tokens: reported.reduce((s, u) => s + u!.input, 0),
       output_tokens: reported.reduce((s, u) => s + u!.output, 0),
     });
+  });
+});
+
+describe("an interrupted Anthropic session", () => {
+  it("re-attaches to a log that ends with event: error (the object stopped mid-generation)", async () => {
+    const id = env.STREAM_SESSION.newUniqueId();
+    const stub = env.STREAM_SESSION.get(id);
+    // What an evicted object leaves behind: a started session's meta and events, no end.
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, data TEXT NOT NULL)");
+      sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
+      sql.exec("INSERT INTO meta (k, v) VALUES ('format', 'anthropic-messages')");
+      sql.exec(
+        "INSERT INTO events (seq, data) VALUES (0, ?)",
+        'event: message_start\ndata: {"type":"message_start"}\n\n',
+      );
+    });
+    const call = await callGateway(`/sessions/${id.toString()}?from=0`);
+    const text = await call.response.text();
+    await call.settled;
+    const read = readAnthropic(text);
+    expect(read.types).toEqual(["message_start", "error"]);
+    expect(JSON.stringify(read.errors[0])).toContain("interrupted");
   });
 });
