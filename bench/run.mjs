@@ -88,6 +88,15 @@ async function main() {
   };
   const results = { machine: machineInfo(), mode: quick ? "quick" : "full", method: {} };
   try {
+    // First, in the fresh process: once an earlier step has grown the heap, a large body may not grow the RSS
+    // at all, and the figure would say nothing.
+    log(`peak memory per protected request (small bodies, ${PLAN.memory.largeBytes / 2 ** 20} MiB body)`);
+    results.protected_memory = await protectedMemory({
+      sessionBase: `${gw}/bench-gemini`,
+      geminiMockUrl: gemini.url,
+      rss,
+      ...PLAN.memory,
+    });
     log("latency at concurrency 1");
     results.latency = await latency(sides, PLAN.latency);
     log("throughput at concurrency 32 and 128");
@@ -132,13 +141,6 @@ async function main() {
       sides: { direct: gemini.url, plain: `${gw}/bench-gemini-plain`, session: `${gw}/bench-gemini` },
       geminiMockUrl: gemini.url,
       ...PLAN.firstEvent,
-    });
-    log(`peak memory per protected request (small bodies, ${PLAN.memory.largeBytes / 2 ** 20} MiB body)`);
-    results.protected_memory = await protectedMemory({
-      sessionBase: `${gw}/bench-gemini`,
-      geminiMockUrl: gemini.url,
-      rss,
-      ...PLAN.memory,
     });
     log("WebSocket round trip");
     results.websocket = await webSocketRoundTrip({
