@@ -17,7 +17,7 @@ import {
 import type { RetryPrompts } from "../gemini/types";
 import type { EndpointConfig } from "../transport/endpoint";
 import { googleStatusFor } from "../transport/errors";
-import { piecesStream } from "./body-pieces";
+import { HeldBody, type RequestBody } from "../transport/held-body";
 import {
   BUFFERED_BODY_LIMIT_BYTES,
   declaredLength,
@@ -28,7 +28,6 @@ import type { ClientFormat } from "./gemini-client-stream";
 import { unframeResponse } from "./gemini-head";
 import type { SessionStart } from "./gemini-session";
 import { START_OUTCOME_HEADER, sessionStartInit } from "./gemini-start";
-import { REPLAY_BODY_LIMIT_BYTES } from "./health-policy";
 import { readSessionCounters, type SessionCounters } from "./session-counters";
 import { dispatch } from "./upstream-pool";
 
@@ -159,9 +158,9 @@ function translateOpenAI(bytes: Uint8Array): { bytes: Uint8Array; model: string 
   return { bytes: encoder.encode(JSON.stringify(translated.request)), model: translated.model };
 }
 
-/** A held body for a pass-through: bytes when failover may replay them, else streamed once a slice at a time. */
-function bytesBody(bytes: Uint8Array): Uint8Array | ReadableStream<Uint8Array> {
-  return bytes.length <= REPLAY_BODY_LIMIT_BYTES ? bytes : piecesStream([bytes]);
+/** A body the route already holds, for a pass-through: re-sent from the same bytes on fallback or failover. */
+function bytesBody(bytes: Uint8Array): HeldBody {
+  return new HeldBody([bytes]);
 }
 
 /** `GET /sessions/{id}?from={n}`: the events of session `id` from event `from` on (then the rest as they come). */
@@ -188,7 +187,7 @@ async function passThrough(
   request: Request,
   route: GeminiRouteTarget,
   settings: GeminiRouteSettings,
-  body: ReadableStream<Uint8Array> | Uint8Array | null,
+  body: RequestBody,
 ): Promise<Response> {
   const result = await dispatch(
     route.endpoint,

@@ -1,7 +1,7 @@
 import type { EncodedRequest } from "../gemini/continuation-bytes";
 import type { RunAttempt } from "../gemini/engine-types";
 import type { EndpointConfig } from "../transport/endpoint";
-import { piecesStream } from "./body-pieces";
+import { HeldBody } from "../transport/held-body";
 import type { HealthViews } from "./health-snapshot";
 import { coolingAsAnswer } from "./key-dispatch";
 import { type DispatchContext, dispatch } from "./upstream-pool";
@@ -66,8 +66,9 @@ export function geminiUpstream(opts: GeminiUpstreamOptions): RunAttempt<EncodedR
         rest: opts.rest,
         search: opts.search,
         headers,
-        // The pieces stream a slice at a time: the attempt never joins (or re-serializes) the whole request.
-        body: piecesStream(body.pieces),
+        // The pieces as they are (views into the session's one copy of the request): no attempt joins,
+        // re-serializes or copies the request, and a fallback or failover re-sends the same pieces.
+        body: new HeldBody(body.pieces),
       },
       {
         env: opts.env,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { HeldBody, type RequestBody } from "../transport/held-body";
 import { prepareReplayableBody } from "./replay-body";
 
 function streamOf(...parts: string[]): ReadableStream<Uint8Array> {
@@ -11,9 +12,9 @@ function streamOf(...parts: string[]): ReadableStream<Uint8Array> {
   });
 }
 
-async function text(body: ReadableStream<Uint8Array> | Uint8Array | null): Promise<string> {
+async function text(body: RequestBody): Promise<string> {
   if (body === null) return "";
-  return new Response(body).text();
+  return new Response(body instanceof HeldBody ? body.stream() : body).text();
 }
 
 describe("prepareReplayableBody", () => {
@@ -43,5 +44,22 @@ describe("prepareReplayableBody", () => {
     const first = b.next() as Uint8Array;
     expect(first).toEqual(bytes);
     expect(first).not.toBe(bytes);
+  });
+});
+
+describe("prepareReplayableBody with a held body", () => {
+  it("is replayable at any size and hands every attempt the same pieces, never a copy", async () => {
+    const source = new TextEncoder().encode("0123456789");
+    const held = new HeldBody([source.subarray(0, 4), source.subarray(4)]);
+    // A limit far below the body: a held body is already in memory, so the limit (a buffering bound) does not apply.
+    const b = await prepareReplayableBody(held, held.byteLength, 1);
+    expect(b.replayable).toBe(true);
+    expect(b.next()).toBe(held);
+    expect(b.next()).toBe(held);
+    expect(await text(b.next())).toBe("0123456789");
+    expect(await text(b.next())).toBe("0123456789");
+    // Several pieces are not one buffer an inspector could read in place.
+    expect(b.held).toBeUndefined();
+    expect((await prepareReplayableBody(new HeldBody([source]), null, 1)).held).toBe(source);
   });
 });

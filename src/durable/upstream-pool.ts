@@ -6,7 +6,8 @@
  *
  * - connect error, timeout, reset, any 5xx, 429 → the next target (at most `maxAttempts` targets,
  *   no new attempt after `failoverDeadlineMs`), the body replayed from the buffer of
- *   `replay-body.ts` (bodies over `replayBodyLimitBytes` get a single attempt);
+ *   `replay-body.ts` (bodies over `replayBodyLimitBytes` get a single attempt, unless the caller
+ *   already holds them: a `HeldBody` is re-sent as it is);
  * - other statuses (2xx, 3xx, 4xx except 429) are returned unchanged, unless the caller's
  *   `inspect` (the stream integrity guard) turns the answer down before any of it reached the client:
  *   then it is a failure like a 5xx, and the inspector reports the outcome when the stream ends;
@@ -34,6 +35,7 @@ import {
   UpstreamResetError,
   UpstreamTimeoutError,
 } from "../transport/errors";
+import type { RequestBody } from "../transport/held-body";
 import { withResponseHeaders } from "../transport/response-headers";
 import type { EgressTimeouts } from "../transport/timeouts";
 import { type HealthPolicy, type OutcomeKind, policyFor, retryAfterMs } from "./health-policy";
@@ -51,14 +53,14 @@ export interface DispatchRequest {
   /** Query string including `?`, or `""`. */
   search: string;
   headers: Headers;
-  body: ReadableStream<Uint8Array> | Uint8Array | null;
+  body: RequestBody;
 }
 
 export interface EgressCall {
   method: string;
   url: string;
   headers: Headers;
-  body: ReadableStream<Uint8Array> | Uint8Array | null;
+  body: RequestBody;
   signal?: AbortSignal;
 }
 

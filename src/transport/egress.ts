@@ -23,11 +23,13 @@ import { type EgressTimeouts, resolveTimeouts } from "./timeouts";
  * and then continues with the unread rest of the client's stream. A body larger than the limit is
  * streamed without a copy; once part of it was written, it cannot be replayed, so that request does not
  * fall back after write. Byte-array bodies are always replayable. The copy is dropped as soon as the
- * socket attempt has a response head.
+ * socket attempt has a response head. A body held in memory by the caller (`HeldBody`: a Gemini
+ * session's request) needs no record at all: the fallback sends the same pieces again, whatever their size.
  */
 
 export { BodyRecorder, REPLAY_BUFFER_LIMIT_BYTES, type SocketAttempt, shouldFallBack } from "./egress-policy";
 export type { EgressRequest } from "./fetch-egress";
+export { HeldBody } from "./held-body";
 export type { EgressTimeouts } from "./timeouts";
 
 export interface EgressOptions {

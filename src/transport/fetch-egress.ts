@@ -6,6 +6,7 @@
 
 import { GatewayError, UpstreamError, UpstreamTimeoutError } from "./errors";
 import { sanitizeResponseHeaders } from "./header-policy";
+import { HeldBody, type RequestBody } from "./held-body";
 import { watchIdle } from "./idle-stream";
 
 export interface EgressRequest {
@@ -14,7 +15,8 @@ export interface EgressRequest {
   url: string;
   /** Request headers; `egress()` applies the header policy before either transport sees them. */
   headers: Headers;
-  body: ReadableStream<Uint8Array> | Uint8Array | null;
+  /** A `HeldBody` can be sent again (fallback, failover) without a copy; a stream only once. */
+  body: RequestBody;
   signal?: AbortSignal;
 }
 
@@ -53,7 +55,11 @@ export async function fetchEgress(req: EgressRequest, timeouts: FetchTimeouts): 
       method: req.method,
       // Already through the header policy: `egress()` applies it once for both transports.
       headers: req.headers,
-      body: BODYLESS_METHODS.has(req.method.toUpperCase()) ? null : req.body,
+      body: BODYLESS_METHODS.has(req.method.toUpperCase())
+        ? null
+        : req.body instanceof HeldBody
+          ? fixedLengthStream(req.body)
+          : req.body,
       // A proxy hands redirects to its client instead of following them with the client's credentials.
       redirect: "manual",
       signal: controller.signal,
@@ -75,6 +81,19 @@ export async function fetchEgress(req: EgressRequest, timeouts: FetchTimeouts): 
     statusText: upstream.statusText,
     headers: sanitizeResponseHeaders(upstream.headers),
   });
+}
+
+/**
+ * A held body as a stream of views of its pieces (no copy), with its length: fetch() sends a plain stream chunked,
+ * a `FixedLengthStream` with `Content-Length`, as it would the same bytes given as one array.
+ */
+function fixedLengthStream(body: HeldBody): ReadableStream<Uint8Array> {
+  const { readable, writable } = new FixedLengthStream(body.byteLength);
+  body
+    .stream()
+    .pipeTo(writable)
+    .catch(() => {});
+  return readable;
 }
 
 function describe(error: unknown): string {

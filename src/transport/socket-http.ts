@@ -11,6 +11,7 @@ import {
 } from "./errors";
 import type { EgressRequest } from "./fetch-egress";
 import { hostHeaderFor, sanitizeResponseHeaders } from "./header-policy";
+import { HeldBody, type RequestBody } from "./held-body";
 import { Http1ResponseParser, type ResponseEvent, type ResponseHead } from "./http1-parser";
 import {
   type BodyFraming,
@@ -75,8 +76,8 @@ export async function sendViaSocket(
   const method = req.method.toUpperCase();
   const body = BODYLESS_METHODS.has(method) ? null : req.body;
   const framing: BodyFraming =
-    body instanceof Uint8Array
-      ? chooseFraming(method, body.length, true)
+    body instanceof Uint8Array || body instanceof HeldBody
+      ? chooseFraming(method, body.byteLength, true)
       : chooseFraming(
           method,
           body ? parseContentLength(req.headers.get("content-length")) : null,
@@ -170,16 +171,18 @@ class Connection {
    * Writes head and body. Resolves when done; rejects with a typed error. Stops quietly once the
    * response is complete (an upstream may answer early, e.g. 413, without reading the whole body).
    */
-  async writeRequest(
-    head: Uint8Array,
-    body: ReadableStream<Uint8Array> | Uint8Array | null,
-    framing: BodyFraming,
-  ) {
+  async writeRequest(head: Uint8Array, body: RequestBody, framing: BodyFraming) {
     try {
       await this.#write(head);
       if (body instanceof Uint8Array) {
         for (let at = 0; at < body.length; at += WRITE_SLICE_BYTES) {
           await this.#write(body.subarray(at, at + WRITE_SLICE_BYTES));
+        }
+      } else if (body instanceof HeldBody) {
+        // Views of the held pieces: the body is written without a copy and stays intact for a resend.
+        for (const slice of body.slices()) {
+          await this.#write(slice);
+          if (this.#parser.done) break;
         }
       } else if (body) {
         await this.#writeStream(body, framing);

@@ -10,6 +10,7 @@ import {
   UpstreamConnectError,
   UpstreamTimeoutError,
 } from "../../src/transport/errors";
+import { HeldBody } from "../../src/transport/held-body";
 import { endpointOf, Harness, scenarioId, settleHarnesses } from "./health-harness";
 
 afterEach(settleHarnesses);
@@ -21,7 +22,10 @@ function scripted(steps: Record<string, Step[]>) {
   const calls: { target: string; body: string | null }[] = [];
   const fn: EgressFn = async (req: EgressCall): Promise<EgressOutcome> => {
     const target = Object.keys(steps).find((k) => req.url.includes(`:${k}/`) || req.url.includes(`/${k}/`));
-    const body = req.body === null ? null : await new Response(req.body).text();
+    const body =
+      req.body === null
+        ? null
+        : await new Response(req.body instanceof HeldBody ? req.body.stream() : req.body).text();
     calls.push({ target: target ?? "?", body });
     const step = steps[target ?? ""]?.shift() ?? 200;
     if (step instanceof Error) throw step;
