@@ -142,7 +142,8 @@ describe("RepairEngine (OpenAI chat adapter)", () => {
     expect(contentOf(text)).toBe("Hello world.");
     const prefixMsgs = sent[1]?.messages as Record<string, unknown>[];
     expect(prefixMsgs.at(-1)).toEqual({ role: "assistant", content: "Hello ", prefix: true });
-    expect((sent[2]?.messages as Record<string, unknown>[]).at(-1)?.role).toBe("user");
+    const promptMsgs = sent[2]?.messages as Record<string, unknown>[];
+    expect(promptMsgs.at(-1)?.role).toBe("user");
   });
 
   it("sums usage over the attempts for include_usage", async () => {
