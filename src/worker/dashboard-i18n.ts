@@ -63,6 +63,7 @@ const EN = {
   sessionsTitle: "Sessions",
   sessGemini: "Gemini streams",
   sessWs: "WebSockets",
+  sessStream: "Repaired streams",
   active: "active",
   completed: "completed",
   recovered: "recovered",
@@ -127,6 +128,10 @@ const EN = {
   descPrivate: "Let the generic proxy reach loopback and private addresses (local testing only).",
   descStreamGuard:
     "JSON overrides of the stream guard's bounds (events, bytes and time held before the first content; idle time).",
+  descStreamRepair:
+    "Continue cut OpenAI chat and Anthropic streams on endpoints that do not set repair (the guard is always on).",
+  descStreamRepairBounds:
+    "JSON overrides of the stream repair engine's bounds (continuations, attempts, timeouts, grace period).",
   endpointsEffective: "{n} overrides",
   warnNoToken:
     "AUTH_TOKEN is not set: the generic proxy is disabled and /health is public. Set it with wrangler secret put AUTH_TOKEN.",
@@ -194,6 +199,7 @@ const ZH: Record<StringKey, string> = {
   sessionsTitle: "会话",
   sessGemini: "Gemini 流",
   sessWs: "WebSocket",
+  sessStream: "修复的流",
   active: "活动",
   completed: "已完成",
   recovered: "已恢复",
@@ -254,6 +260,8 @@ const ZH: Record<StringKey, string> = {
   descEngine: "覆盖 Gemini 防截断引擎上限的 JSON（续写次数、尝试次数、超时、宽限期）。",
   descPrivate: "允许通用代理访问回环和私有地址（仅限本地测试）。",
   descStreamGuard: "覆盖流完整性守卫上限的 JSON（首个内容前暂存的事件数、字节数和时间；空闲时间）。",
+  descStreamRepair: "在未设置 repair 的端点上续写被截断的 OpenAI 对话与 Anthropic 流（完整性守卫始终开启）。",
+  descStreamRepairBounds: "覆盖流修复引擎上限的 JSON（续写次数、尝试次数、超时、宽限期）。",
   endpointsEffective: "{n} 项覆盖",
   warnNoToken: "未设置 AUTH_TOKEN：通用代理已禁用，/health 公开。请用 wrangler secret put AUTH_TOKEN 设置。",
   warnPresetsPublic:

@@ -89,6 +89,7 @@ export function buildDashboardModel(config: GatewayConfig): DashboardModel {
     ["DEBUG_MODE", config.debug, "descDebug"],
     ["AGGRESSIVE_FALLBACK", config.aggressiveFallback, "descAggressive"],
     ["ALLOW_PRIVATE_TARGETS", config.allowPrivateTargets, "descPrivate"],
+    ["STREAM_REPAIR_ENABLED", config.streamRepair.enabled, "descStreamRepair"],
   ];
   const rows: ConfigRow[] = [
     {
@@ -141,6 +142,16 @@ export function buildDashboardModel(config: GatewayConfig): DashboardModel {
     changed: guardOverrides > 0,
     secret: false,
     meaning: "descStreamGuard",
+  });
+  const repairOverrides =
+    Object.keys(config.streamRepair.bounds).length + (config.streamRepair.graceMs === undefined ? 0 : 1);
+  rows.push({
+    variable: "STREAM_REPAIR",
+    defaultValue: { key: "builtIn" },
+    effective: repairOverrides === 0 ? { key: "builtIn" } : { key: "custom" },
+    changed: repairOverrides > 0,
+    secret: false,
+    meaning: "descStreamRepairBounds",
   });
   rows.push({
     variable: "ENDPOINTS",

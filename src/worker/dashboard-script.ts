@@ -317,7 +317,8 @@ function renderSessions(sessions) {
   box.textContent = "";
   if (!sessions) return;
   [["sessGemini", sessions.gemini, ["active", "completed", "recovered", "continuations", "failed"]],
-   ["sessWs", sessions.websocket, ["active", "completed"]]].forEach(function (group) {
+   ["sessWs", sessions.websocket, ["active", "completed"]],
+   ["sessStream", sessions.stream, ["active", "completed", "recovered", "continuations", "failed"]]].forEach(function (group) {
     var card = el("div", "session-card");
     card.setAttribute("data-session", group[0]);
     card.appendChild(el("h3", "", T(group[0])));

@@ -187,12 +187,14 @@ describe("model", () => {
       "DEBUG_MODE",
       "AGGRESSIVE_FALLBACK",
       "ALLOW_PRIVATE_TARGETS",
+      "STREAM_REPAIR_ENABLED",
       "GEMINI_RETRY_PROMPT_CN",
       "GEMINI_RETRY_PROMPT_EN",
       "GEMINI_RETRY_PROMPT_JA",
       "GEMINI_RETRY_PROMPT_KO",
       "GEMINI_ENGINE",
       "STREAM_GUARD",
+      "STREAM_REPAIR",
       "ENDPOINTS",
     ]);
     const row = (name: string) => model.config.find((r) => r.variable === name)!;
@@ -207,6 +209,18 @@ describe("model", () => {
     expect(row("STREAM_GUARD")).toMatchObject({ effective: { key: "builtIn" }, changed: false });
     const guard = buildDashboardModel(parseConfig({ STREAM_GUARD: '{"holdMs":5000}' }));
     expect(guard.config.find((r) => r.variable === "STREAM_GUARD")).toMatchObject({
+      effective: { key: "custom" },
+      changed: true,
+    });
+    expect(row("STREAM_REPAIR_ENABLED")).toMatchObject({ effective: { text: "false" }, changed: false });
+    const repair = buildDashboardModel(
+      parseConfig({ STREAM_REPAIR_ENABLED: "on", STREAM_REPAIR: '{"graceMs":1}' }),
+    );
+    expect(repair.config.find((r) => r.variable === "STREAM_REPAIR_ENABLED")).toMatchObject({
+      effective: { text: "true" },
+      changed: true,
+    });
+    expect(repair.config.find((r) => r.variable === "STREAM_REPAIR")).toMatchObject({
       effective: { key: "custom" },
       changed: true,
     });
