@@ -14,7 +14,8 @@ import {
   reducedMaxOutputTokens,
 } from "./continuation-builder";
 import type { ContinuationKit } from "./engine-types";
-import { indexGenerateContentRequest, parseSpan, type RequestIndex } from "./request-index";
+import { MAX_SCAN_CHARS } from "./language";
+import { contentTextTail, indexGenerateContentRequest, type RequestIndex, type Span } from "./request-index";
 import type { Content, GenerationConfig } from "./types";
 
 /** A request as the session holds it: the client's bytes and their index. */
@@ -86,6 +87,11 @@ function budgetEdit(original: OriginalRequest, produced: number | undefined): Ed
   ];
 }
 
+/** A content standing for the one at `span` as the language detection reads it: the tail of its text, as one part. */
+function textContent(bytes: Uint8Array, span: Span): Content {
+  return { role: "user", parts: [{ text: contentTextTail(bytes, span, MAX_SCAN_CHARS) }] };
+}
+
 /** `buildContinuationRequest` over bytes: same result after parsing, without re-serializing the original. */
 export function buildContinuationBody(
   request: EncodedRequest,
@@ -101,11 +107,9 @@ export function buildContinuationBody(
     opts.language ??
     languageOf(
       items.map((c) => c.role),
-      (i) => parseSpan(bytes, items[i] as RequestIndex["contents"]["items"][number]) as Content,
-      () =>
-        index.systemInstruction === null
-          ? undefined
-          : (parseSpan(bytes, index.systemInstruction) as Content | undefined),
+      // Only the text the detection reads (its last MAX_SCAN_CHARS units) is decoded, never a whole content.
+      (i) => textContent(bytes, items[i] as Span),
+      () => (index.systemInstruction === null ? undefined : textContent(bytes, index.systemInstruction)),
       answerText,
     );
   const { answerPart, userTurn } = continuationTurns(answerText, language, opts);

@@ -63,12 +63,92 @@ export function parseSpan(bytes: Uint8Array, span: Span): unknown {
   return JSON.parse(decoder.decode(bytes.subarray(span.start, span.end)));
 }
 
+/**
+ * The last `units` UTF-16 code units (all of it when shorter) of a content's text as the language detection reads it
+ * (`textOf` in continuation-builder.ts: the string `text` of each part that is not `thought: true`, joined with "\n"),
+ * for the content at `span` of an indexed request. Only those units are decoded: a continuation of a prompt of many
+ * megabytes reads a few kilobytes of it here, where parsing the content would make a decoded and a parsed copy of it.
+ */
+export function contentTextTail(bytes: Uint8Array, span: Span, units: number): string {
+  if (bytes[span.start] !== 0x7b) return "";
+  const scanner = new Scanner(bytes);
+  scanner.pos = span.start;
+  const texts = scanner.contentTexts();
+  const tails: string[] = [];
+  let have = 0;
+  for (let i = texts.length - 1; i >= 0 && have < units; i--) {
+    if (tails.length > 0) have++; // the "\n" between this part and the ones already taken
+    const tail = stringTail(bytes, texts[i] as Span, units - have);
+    tails.unshift(tail);
+    have += tail.length;
+  }
+  const joined = tails.join("\n");
+  return joined.length > units ? joined.slice(joined.length - units) : joined;
+}
+
+/** Raw bytes that surely hold `units` UTF-16 units of a JSON string: at most 6 per unit (`\uXXXX`), plus a cut token. */
+const rawBytesFor = (units: number): number => 6 * units + 8;
+
+/**
+ * At least the last `units` UTF-16 units of the (validated) JSON string literal at `span`, exactly as `JSON.parse`
+ * would give them: the raw tail is cut at a token boundary (never inside a UTF-8 character or an escape), so it
+ * decodes to a suffix of the whole string.
+ */
+function stringTail(b: Uint8Array, span: Span, units: number): string {
+  if (units <= 0) return "";
+  const close = span.end - 1;
+  let p = close - rawBytesFor(units);
+  if (p <= span.start + 1) return parseSpan(b, span) as string;
+  while (isCont(b[p])) p++;
+  // The nearest escape that starts before `p` may cover it: move past it.
+  for (let q = p - 1; q >= p - 5; q--) {
+    if (b[q] !== 0x5c || !startsEscape(b, q)) continue;
+    p = Math.max(p, q + (b[q + 1] === 0x75 ? 6 : 2));
+    break;
+  }
+  return JSON.parse(`"${decoder.decode(b.subarray(p, close))}"`) as string;
+}
+
+/** Whether the backslash at `q` starts an escape: inside a JSON string, backslashes pair up from the first of a run. */
+function startsEscape(b: Uint8Array, q: number): boolean {
+  let run = 1;
+  while (b[q - run] === 0x5c) run++;
+  return run % 2 === 1;
+}
+
+/** Longest key literal the scanner decodes: every key it looks for is far shorter, even fully escaped. */
+const MAX_KEY_BYTES = 64;
+
 class Scanner {
   pos = 0;
   readonly #b: Uint8Array;
 
   constructor(bytes: Uint8Array) {
     this.#b = bytes;
+  }
+
+  /** The string `text` literals of the content object at `pos`, of the parts that are not `thought: true`. */
+  contentTexts(): Span[] {
+    const texts: Span[] = [];
+    this.#object(3, (key) => {
+      if (key !== "parts") return this.value(3);
+      texts.length = 0; // a duplicated `parts` (possible outside `contents`): the last wins, as in JSON.parse
+      if (this.#b[this.pos] !== 0x5b) return this.value(3);
+      this.#array(4, () => {
+        if (this.#b[this.pos] !== 0x7b) return this.value(4);
+        let text: Span | null = null;
+        let thought = false;
+        // Like JSON.parse, the last of duplicated members wins.
+        this.#object(5, (member) => {
+          const at = this.pos;
+          this.value(5);
+          if (member === "text") text = this.#b[at] === 0x22 ? { start: at, end: this.pos } : null;
+          else if (member === "thought") thought = this.pos - at === TRUE.length && this.#b[at] === 0x74;
+        });
+        if (text !== null && !thought) texts.push(text);
+      });
+    });
+    return texts;
   }
 
   ws(): void {
@@ -165,7 +245,8 @@ class Scanner {
 
   /**
    * `{ … }`; `member(key)` is called with the position on the member's value (after whitespace). Keys are decoded
-   * only where a caller reads them (`named`); elsewhere they are validated and passed as "".
+   * only where a caller reads them (`named`), and only when short (`MAX_KEY_BYTES`); elsewhere they are validated and
+   * passed as "".
    */
   #object(depth: number, member: (key: string) => void, named = true): void {
     if (depth > MAX_DEPTH) fail();
@@ -180,7 +261,10 @@ class Scanner {
       this.ws();
       const keyStart = this.pos;
       this.#string();
-      const key = named ? (parseSpan(this.#b, { start: keyStart, end: this.pos }) as string) : "";
+      const key =
+        named && this.pos - keyStart <= MAX_KEY_BYTES
+          ? (parseSpan(this.#b, { start: keyStart, end: this.pos }) as string)
+          : "";
       this.ws();
       this.#expect(0x3a);
       this.ws();
