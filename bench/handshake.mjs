@@ -31,6 +31,9 @@ async function startDelayRelay(targetPort, delay) {
   const sockets = new Set();
   const server = createTcpServer((client) => {
     const upstream = connect(targetPort, "127.0.0.1");
+    // Both legs without Nagle: a relay that coalesced small writes would add its own delayed-ACK stalls
+    // (~40 ms) to the handshake's small flights, a cost of the relay and not of the path measured.
+    upstream.setNoDelay(true);
     sockets.add(client);
     sockets.add(upstream);
     const pipe = (from, to) => {
