@@ -1,0 +1,68 @@
+/**
+ * `node bench/ab-cpu.mjs <treeA> <treeB> [windows]`: workerd CPU per request (`/proc/<pid>/stat`) of two copies of
+ * this repository, each bundled and served by its own `workerd serve`, for small JSON requests on a socket and a
+ * fetch preset (closed loop, 16 clients, 1.5 s windows alternating A and B). Side by side, both builds see the same
+ * machine; CPU per request is what a change to the hot path should move.
+ */
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { startBenchMocks } from "./lib/bench-mocks.mjs";
+import { closedLoop, keepAliveAgent } from "./lib/client.mjs";
+import { cpuMs } from "./lib/cpu.mjs";
+import { round } from "./lib/stats.mjs";
+
+const [treeA, treeB, windowsArg] = process.argv.slice(2);
+if (!treeA || !treeB) {
+  process.stderr.write("usage: node bench/ab-cpu.mjs <treeA> <treeB> [windows]\n");
+  process.exit(2);
+}
+const WINDOWS = Number(windowsArg ?? 8);
+const WINDOW_MS = 1500;
+const CONCURRENCY = 16;
+const starter = async (tree) =>
+  (await import(pathToFileURL(join(resolve(tree), "bench/lib/workerd.mjs")).href)).startWorkerd;
+
+const mocks = await startBenchMocks();
+const direct = `http://127.0.0.1:${mocks.httpPort}`;
+const vars = {
+  ALLOW_PRIVATE_TARGETS: "true",
+  ENDPOINTS: JSON.stringify({
+    s: { targets: [direct], transport: "socket" },
+    f: { targets: [direct], transport: "fetch" },
+  }),
+};
+const builds = { A: await (await starter(treeA))({ vars }), B: await (await starter(treeB))({ vars }) };
+const totals = {};
+try {
+  for (let w = 0; w < WINDOWS; w++) {
+    for (const name of w % 2 ? ["A", "B"] : ["B", "A"]) {
+      for (const route of ["s", "f"]) {
+        const build = builds[name];
+        const agent = keepAliveAgent(CONCURRENCY);
+        const before = cpuMs(build.pid);
+        const run = await closedLoop(`${build.gatewayUrl}/${route}/json`, {
+          concurrency: CONCURRENCY,
+          durationMs: WINDOW_MS,
+          agent,
+        });
+        const cpu = cpuMs(build.pid) - before;
+        agent.destroy();
+        const key = `${name} ${route === "s" ? "socket preset" : "fetch preset"}`;
+        totals[key] ??= { cpuMs: 0, requests: 0, failed: 0 };
+        totals[key].cpuMs += cpu;
+        totals[key].requests += run.done;
+        totals[key].failed += run.failed;
+      }
+    }
+  }
+  const out = Object.fromEntries(
+    Object.entries(totals).map(([k, v]) => [
+      k,
+      { cpu_ms_per_request: round(v.cpuMs / v.requests, 3), requests: v.requests, failed: v.failed },
+    ]),
+  );
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+} finally {
+  await Promise.all([builds.A.stop(), builds.B.stop()]);
+  await mocks.close();
+}
