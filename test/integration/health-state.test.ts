@@ -206,7 +206,7 @@ describe("health state: rate limits, success rate, /health, persistence", () => 
     await h.settle();
     const report = await buildHealthReport(healthEnv, [endpoint], h.clock.now);
     expect(report.generated_at).toBe(new Date(T0).toISOString());
-    expect(Object.keys(report.sessions)).toEqual(["gemini", "websocket"]);
+    expect(Object.keys(report.sessions)).toEqual(["gemini", "websocket", "stream"]);
     const target = report.endpoints[name]!.targets[0]!;
     expect(Object.keys(target)).toEqual(
       expect.arrayContaining([
