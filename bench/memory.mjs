@@ -27,7 +27,7 @@ const CONTINUED_FIRST = process.argv.includes("--continued-first");
 const HEAP = process.argv.includes("--heap");
 /** Start with a tiny protected request, so the measured rounds no longer carry the process's first-session cost. */
 const WARM = process.argv.includes("--warm");
-/** `BUFFERED_BODY_LIMIT_BYTES` in src/durable/capped-body.ts. */
+/** `BUFFERED_BODY_LIMIT_BYTES` in src/durable/gemini-session/capped-body.ts. */
 const BODY_CAP_BYTES = 32 * 1024 * 1024;
 const GOAL_RATIO = 2;
 const MB = 1e6;

@@ -1,12 +1,12 @@
 /**
- * The batching constants of `src/durable/health-snapshot.ts`, read from the source so the simulation
+ * The batching constants of `src/durable/health/health-snapshot.ts`, read from the source so the simulation
  * and the model always use what the gateway ships (the module itself imports Worker-only types).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_DIR } from "./workerd.mjs";
 
-const source = readFileSync(join(REPO_DIR, "src/durable/health-snapshot.ts"), "utf8");
+const source = readFileSync(join(REPO_DIR, "src/durable/health/health-snapshot.ts"), "utf8");
 
 function constant(name) {
   const match = new RegExp(`export const ${name} = ([\\d_]+);`).exec(source);

@@ -8,8 +8,8 @@
  *   offset at random. Reports syncs/s achieved against offered and the sync latency percentiles.
  * - `GET /closed?concurrency=C&durationMs=D&outcomes=K`: C callers back to back, the object's ceiling.
  */
-import { type HealthPolicy, type Outcome, resolveHealthPolicy } from "../../src/durable/health-policy";
-import type { TargetHealth } from "../../src/durable/target-health";
+import { type HealthPolicy, type Outcome, resolveHealthPolicy } from "../../src/durable/health/health-policy";
+import type { TargetHealth } from "../../src/durable/health/target-health";
 
 interface DriverEnv {
   TARGET_HEALTH: DurableObjectNamespace<TargetHealth>;

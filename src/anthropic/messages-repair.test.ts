@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RETRY_PROMPTS } from "../gemini/prompts";
+import { DEFAULT_RETRY_PROMPTS } from "../stream/prompts";
 import { messagesRepairFormat } from "./messages-repair";
 
 const format = messagesRepairFormat(DEFAULT_RETRY_PROMPTS);

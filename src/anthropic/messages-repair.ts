@@ -12,9 +12,10 @@
  * stop reason and the usage summed over the attempts, then `message_stop`. Not modelled (and not shown from a
  * repaired stream): `redacted_thinking` blocks and citations.
  */
-import type { RetryPrompts } from "../gemini/types";
+
 import { contentText, continuePrompt, reducedTokenLimit } from "../stream/continue-prompt";
 import { prefixText } from "../stream/prefix-aligner";
+import type { RetryPrompts } from "../stream/prompts";
 import type {
   ClientEncoder,
   ContinuationOptions,

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_RETRY_PROMPTS } from "../stream/prompts";
 import {
   buildContinuationRequest,
   buildRestartRequest,
@@ -9,7 +10,6 @@ import {
   reducedMaxOutputTokens,
   TAIL_QUOTE_CHARS,
 } from "./continuation-builder";
-import { DEFAULT_RETRY_PROMPTS } from "./prompts";
 import type { Content, GenerateContentRequest } from "./types";
 
 // A fixed seed keeps the property tests deterministic (CI reruns see the same cases).

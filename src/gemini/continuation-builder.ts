@@ -18,8 +18,8 @@
  * `MIN_CONTINUATION_OUTPUT_TOKENS` (a tiny budget would just produce another truncation) nor above the original.
  * Pure: the original request is never mutated.
  */
-import { detectLanguageOrNull } from "./language";
-import { renderRetryPrompt } from "./prompts";
+import { detectLanguageOrNull } from "../stream/language";
+import { renderRetryPrompt } from "../stream/prompts";
 import type { Content, GenerateContentRequest, PromptLanguage, RetryPrompts } from "./types";
 
 /** Floor for a reduced `maxOutputTokens` (capped by the client's own value). */

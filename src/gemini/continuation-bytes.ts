@@ -7,6 +7,7 @@
  */
 
 import { ContinuationAligner } from "../stream/aligner";
+import { MAX_SCAN_CHARS } from "../stream/language";
 import {
   type ContinuationOptions,
   continuationTurns,
@@ -14,7 +15,6 @@ import {
   reducedMaxOutputTokens,
 } from "./continuation-builder";
 import type { ContinuationKit } from "./engine-types";
-import { MAX_SCAN_CHARS } from "./language";
 import { contentTextTail, indexGenerateContentRequest, type RequestIndex, type Span } from "./request-index";
 import type { Content, GenerationConfig } from "./types";
 

@@ -74,5 +74,5 @@ export interface GenerateContentResponse {
 }
 
 /** Languages the continuation prompt exists in (`GEMINI_RETRY_PROMPT_CN/EN/JA/KO`). */
-export type PromptLanguage = "cn" | "en" | "ja" | "ko";
-export type RetryPrompts = Record<PromptLanguage, string>;
+/** The continuation prompts are format-independent (`src/stream/prompts.ts`). */
+export type { PromptLanguage, RetryPrompts } from "../stream/prompts";

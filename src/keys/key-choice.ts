@@ -4,7 +4,7 @@
  * key is usable the answer says why: every remaining key cooling down (with the soonest end, for the
  * client's `Retry-After`), or none left at all (all invalid or already tried).
  */
-import { weightedPick } from "../durable/target-selection";
+import { weightedPick } from "../durable/health/target-selection";
 import { rendezvousPick } from "./affinity";
 import type { KeyPool, PoolKey } from "./fingerprint";
 import { type KeyRecord, keyStateOf } from "./key-state";

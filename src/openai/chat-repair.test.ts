@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RETRY_PROMPTS } from "../gemini/prompts";
+import { DEFAULT_RETRY_PROMPTS } from "../stream/prompts";
 import { chatRepairFormat, isRepairableChatRequest } from "./chat-repair";
 
 const base = {

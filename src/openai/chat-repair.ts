@@ -13,8 +13,9 @@
  * The client's chunks are rebuilt by the gateway (one id, model and `created` for the whole answer, from the first
  * attempt); fields the gateway does not model (`logprobs`, per-chunk `usage: null`) are not repeated.
  */
-import type { RetryPrompts } from "../gemini/types";
+
 import { contentText, continuePrompt, reducedTokenLimit } from "../stream/continue-prompt";
+import type { RetryPrompts } from "../stream/prompts";
 import type {
   ClientEncoder,
   ContinuationOptions,

@@ -4,9 +4,9 @@
  * answer's last characters. The prompts and the language choice are the Gemini engine's (`GEMINI_RETRY_PROMPT_*`
  * override them for every format): the language of the latest user message that has one, else of the answer.
  */
-import { detectLanguageOrNull } from "../gemini/language";
-import { renderRetryPrompt } from "../gemini/prompts";
-import type { RetryPrompts } from "../gemini/types";
+import { detectLanguageOrNull } from "./language";
+import type { RetryPrompts } from "./prompts";
+import { renderRetryPrompt } from "./prompts";
 
 /** Code points of the answer's end quoted in the prompt. */
 export const CONTINUE_TAIL_CHARS = 200;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RETRY_PROMPTS } from "../gemini/prompts";
 import { type ChatRequest, chatRepairFormat } from "../openai/chat-repair";
 import { ContinuationAligner } from "../stream/aligner";
 import { PrefixAligner } from "./prefix-aligner";
+import { DEFAULT_RETRY_PROMPTS } from "./prompts";
 import { RepairEngine } from "./repair-engine";
 import type { RepairClock, RepairEvent, RepairSummary } from "./repair-types";
 

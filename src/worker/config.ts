@@ -4,7 +4,7 @@
  * pays for it only when the configuration changed.
  */
 
-import { resolveHealthPolicy } from "../durable/health-policy";
+import { resolveHealthPolicy } from "../durable/health/health-policy";
 import { parseGeminiEngineConfig } from "../gemini/engine-config";
 import type { RetryPrompts } from "../gemini/types";
 import { DEFAULT_STREAM_GUARD, parseStreamGuardConfig, type StreamGuardConfig } from "../stream/guard-config";

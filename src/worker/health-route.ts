@@ -2,8 +2,8 @@
  * `GET /health` (DESIGN §7): per-target health of every endpoint and the session counters; `GET /metrics`
  * (DESIGN §10): the same report as Prometheus text.
  */
-import { buildHealthReport, type HealthReport } from "../durable/health-report";
-import { readRegisteredEndpoints } from "../durable/session-counters";
+import { buildHealthReport, type HealthReport } from "../durable/health/health-report";
+import { readRegisteredEndpoints } from "../durable/health/session-counters";
 import type { EndpointConfig } from "../transport/endpoint";
 import { BadRequestError, UnauthorizedError } from "../transport/errors";
 import { isValidPathToken, isValidToken, TOKEN_HEADER } from "./auth";

@@ -2,7 +2,7 @@
  * The front Worker: authenticates, routes, and hands stateful work to Durable Objects (DESIGN §3–4).
  */
 import { AutoRouter, type IRequest } from "itty-router";
-import { reattachSession } from "../durable/stream-session-route";
+import { reattachSession } from "../durable/stream-session/stream-session-route";
 import { BadRequestError } from "../transport/errors";
 import { loadConfig } from "./config";
 import { type GatewayContext, secretsOf } from "./context";
@@ -15,10 +15,10 @@ import { handleProxy } from "./proxy";
 import { isProxyPrefix } from "./route";
 import { RequestTiming } from "./server-timing";
 
-export { GeminiSession } from "../durable/gemini-session";
-export { RelaySession } from "../durable/relay-session";
-export { StreamSession } from "../durable/stream-session";
-export { TargetHealth } from "../durable/target-health";
+export { GeminiSession } from "../durable/gemini-session/gemini-session";
+export { TargetHealth } from "../durable/health/target-health";
+export { RelaySession } from "../durable/relay/relay-session";
+export { StreamSession } from "../durable/stream-session/stream-session";
 
 type Handler = (request: IRequest, g: GatewayContext) => Response | Promise<Response>;
 

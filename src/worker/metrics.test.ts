@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import parsePrometheus, { type ParsedFamily } from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
-import type { HealthReport, TargetHealthJson } from "../durable/health-report";
-import { targetHealthJson } from "../durable/health-report";
+import type { HealthReport, TargetHealthJson } from "../durable/health/health-report";
+import { targetHealthJson } from "../durable/health/health-report";
 import { escapeLabelValue, KEY_STATES, renderMetrics, TARGET_STATES } from "./metrics";
 
 const T = Date.parse("2026-11-26T08:00:00.000Z");

@@ -8,7 +8,7 @@
  * out (its series go missing for one scrape) instead of being shown as zeros, and a `*_read_failed`
  * gauge says so.
  */
-import type { HealthReport } from "../durable/health-report";
+import type { HealthReport } from "../durable/health/health-report";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 

@@ -3,13 +3,18 @@
  * Plain request/response traffic stays in the Worker; Gemini streams and WebSockets are handed to
  * their session objects.
  */
-import { handleGeminiRequest } from "../durable/gemini-route";
-import { isolateHealthViews } from "../durable/health-snapshot";
-import { openWithPoolKey } from "../durable/key-dispatch";
-import { isWebSocketUpgrade, openRelay, UpgradeRequiredError } from "../durable/relay-route";
-import { streamFormatFor, streamGuardInspector } from "../durable/stream-guard-route";
-import { readRepairBody, repairFormatFor, startRepairSession } from "../durable/stream-session-route";
-import { dispatch } from "../durable/upstream-pool";
+
+import { dispatch } from "../durable/failover/failover";
+import { openWithPoolKey } from "../durable/failover/key-dispatch";
+import { streamFormatFor, streamGuardInspector } from "../durable/failover/stream-guard-inspector";
+import { handleGeminiRequest } from "../durable/gemini-session/gemini-route";
+import { isolateHealthViews } from "../durable/health/health-snapshot";
+import { isWebSocketUpgrade, openRelay, UpgradeRequiredError } from "../durable/relay/relay-route";
+import {
+  readRepairBody,
+  repairFormatFor,
+  startRepairSession,
+} from "../durable/stream-session/stream-session-route";
 import { egress } from "../transport/egress";
 import type { EndpointConfig, TransportKind } from "../transport/endpoint";
 import { type ExtraHeaderDrops, withoutExtraHeaders } from "../transport/header-policy";

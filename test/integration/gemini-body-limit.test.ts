@@ -5,7 +5,7 @@
  * cap). Nothing reaches the upstream.
  */
 import { describe, expect, it } from "vitest";
-import { BUFFERED_BODY_LIMIT_BYTES } from "../../src/durable/capped-body";
+import { BUFFERED_BODY_LIMIT_BYTES } from "../../src/durable/gemini-session/capped-body";
 import { callGateway } from "./gateway";
 import { mockOrigin, requests, scenario } from "./gemini-harness";
 

@@ -1,7 +1,7 @@
 /** The three native client formats and the OpenAI-compatible stream, each repaired after a cut. */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { handleGeminiRequest } from "../../src/durable/gemini-route";
+import { handleGeminiRequest } from "../../src/durable/gemini-session/gemini-route";
 import type { GenerateContentResponse } from "../../src/gemini/types";
 import {
   ANSWER,

@@ -9,7 +9,7 @@ import {
   type GeminiRouteSettings,
   handleGeminiRequest,
   reattachGeminiSession,
-} from "../../src/durable/gemini-route";
+} from "../../src/durable/gemini-session/gemini-route";
 import type { GenerateContentResponse } from "../../src/gemini/types";
 import { SseParser } from "../../src/stream/sse-parser";
 import type { EndpointConfig } from "../../src/transport/endpoint";

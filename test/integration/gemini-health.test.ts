@@ -6,9 +6,12 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
-import { handleGeminiRequest, readGeminiSessionCounters } from "../../src/durable/gemini-route";
-import { buildHealthReport } from "../../src/durable/health-report";
-import type { HealthEnv } from "../../src/durable/health-snapshot";
+import {
+  handleGeminiRequest,
+  readGeminiSessionCounters,
+} from "../../src/durable/gemini-session/gemini-route";
+import { buildHealthReport } from "../../src/durable/health/health-report";
+import type { HealthEnv } from "../../src/durable/health/health-snapshot";
 import type { EndpointConfig } from "../../src/transport/endpoint";
 import {
   ANSWER,

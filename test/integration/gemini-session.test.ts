@@ -1,6 +1,6 @@
 /** The GeminiSession object's lifecycle: re-attach, client disconnect and the grace period, counters. */
 import { describe, expect, it } from "vitest";
-import { readGeminiSessionCounters } from "../../src/durable/gemini-route";
+import { readGeminiSessionCounters } from "../../src/durable/gemini-session/gemini-route";
 import type { GenerateContentResponse } from "../../src/gemini/types";
 import { SseParser } from "../../src/stream/sse-parser";
 import {

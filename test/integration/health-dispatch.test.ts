@@ -2,7 +2,7 @@
  * Edge cases of `dispatch()` with a scripted egress function (no network), so each rule is isolated.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { EgressCall, EgressFn, EgressOutcome } from "../../src/durable/upstream-pool";
+import type { EgressCall, EgressFn, EgressOutcome } from "../../src/durable/failover/failover";
 import {
   AllTargetsFailedError,
   BadRequestError,

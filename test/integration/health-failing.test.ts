@@ -4,8 +4,8 @@
  * targets mock, the real `TargetHealth` object.
  */
 import { describe, expect, it } from "vitest";
-import type { HealthReport } from "../../src/durable/health-report";
-import { settleHealthReports } from "../../src/durable/health-snapshot";
+import type { HealthReport } from "../../src/durable/health/health-report";
+import { settleHealthReports } from "../../src/durable/health/health-snapshot";
 import { callGateway, gateway } from "./gateway";
 import { observed, scenarioId, script, targetUrl } from "./health-harness";
 

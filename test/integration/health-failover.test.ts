@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { buildHealthReport } from "../../src/durable/health-report";
+import { buildHealthReport } from "../../src/durable/health/health-report";
 import { AllTargetsFailedError } from "../../src/transport/errors";
 import {
   endpointOf,

@@ -5,12 +5,12 @@
 
 import { env } from "cloudflare:test";
 import { inject } from "vitest";
+import { type DispatchContext, type DispatchRequest, dispatch } from "../../src/durable/failover/failover";
 import {
   clearLocalHealthViews,
   type HealthEnv,
   settleHealthReports,
-} from "../../src/durable/health-snapshot";
-import { type DispatchContext, type DispatchRequest, dispatch } from "../../src/durable/upstream-pool";
+} from "../../src/durable/health/health-snapshot";
 import type { EndpointConfig, TransportKind } from "../../src/transport/endpoint";
 import type { TargetObservation, TargetScript } from "../mocks/targets.mock";
 import { seededRandom } from "../support/seeded-random";

@@ -5,9 +5,9 @@
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_HEALTH_POLICY, type Outcome } from "../../src/durable/health-policy";
-import { SESSIONS_OBJECT_NAME } from "../../src/durable/session-counters";
-import { REGISTRY_REFRESH_MS, REGISTRY_TTL_MS } from "../../src/durable/target-health";
+import { DEFAULT_HEALTH_POLICY, type Outcome } from "../../src/durable/health/health-policy";
+import { SESSIONS_OBJECT_NAME } from "../../src/durable/health/session-counters";
+import { REGISTRY_REFRESH_MS, REGISTRY_TTL_MS } from "../../src/durable/health/target-health";
 import { scenarioId } from "./health-harness";
 
 const ns = env.TARGET_HEALTH;

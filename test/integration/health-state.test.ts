@@ -1,7 +1,7 @@
 import { evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildHealthReport } from "../../src/durable/health-report";
-import { recordSessionEvent } from "../../src/durable/session-counters";
+import { buildHealthReport } from "../../src/durable/health/health-report";
+import { recordSessionEvent } from "../../src/durable/health/session-counters";
 import { seededRandom } from "../support/seeded-random";
 import {
   clearLocalHealthViews,

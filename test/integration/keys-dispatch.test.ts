@@ -3,7 +3,7 @@
  * (issue 14): spread, cool-down and recovery, every key cooling, invalid and exhausted keys, affinity.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { buildHealthReport } from "../../src/durable/health-report";
+import { buildHealthReport } from "../../src/durable/health/health-report";
 import { KeysCoolingError, NoUsableKeyError } from "../../src/keys/errors";
 import { seededRandom } from "../support/seeded-random";
 import { Harness, healthEnv, scenarioId, settleHarnesses, T0 } from "./health-harness";

@@ -3,7 +3,7 @@
  * every key cools down, and that no key reaches a log line, an error body, `/health` or the dashboard.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { clearLocalHealthViews } from "../../src/durable/health-snapshot";
+import { clearLocalHealthViews } from "../../src/durable/health/health-snapshot";
 import type { GatewayVars } from "../../src/worker/config";
 import { callGateway } from "./gateway";
 import { scenarioId } from "./health-harness";

@@ -5,8 +5,8 @@
  */
 import parsePrometheus, { type ParsedFamily } from "parse-prometheus-text-format";
 import { describe, expect, it, vi } from "vitest";
-import type { HealthReport } from "../../src/durable/health-report";
-import { settleHealthReports } from "../../src/durable/health-snapshot";
+import type { HealthReport } from "../../src/durable/health/health-report";
+import { settleHealthReports } from "../../src/durable/health/health-snapshot";
 import { callGateway, echoEndpoint, echoReport, gateway } from "./gateway";
 import { observed, scenarioId, script, targetUrl } from "./health-harness";
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { resolveHealthPolicy } from "../../src/durable/health-policy";
+import { resolveHealthPolicy } from "../../src/durable/health/health-policy";
 import { callGateway, echoEndpoint, echoReport, gateway, headerNames, mockOrigin, mockPort } from "./gateway";
 
 const TOKEN = "test-token-0123456789";

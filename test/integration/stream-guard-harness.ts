@@ -3,7 +3,7 @@
  * point at its targets, calls through the real Worker entry point, and the target health the gateway
  * reports for them.
  */
-import { settleHealthReports } from "../../src/durable/health-snapshot";
+import { settleHealthReports } from "../../src/durable/health/health-snapshot";
 import type { TransportKind } from "../../src/transport/endpoint";
 import type { SseObservation, SseScript } from "../mocks/sse-llm-script";
 import { callGateway, mockPort } from "./gateway";

@@ -4,7 +4,7 @@
  * ground-truth answer once, with one `[DONE]`.
  */
 import { describe, expect, it } from "vitest";
-import { settleHealthReports } from "../../src/durable/health-snapshot";
+import { settleHealthReports } from "../../src/durable/health/health-snapshot";
 import type { AttemptPlan } from "../mocks/model-script";
 import { callGateway, mockPort } from "./gateway";
 import {

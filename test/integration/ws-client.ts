@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { inject } from "vitest";
-import { openRelay, type RelaySettings, type RelayTarget } from "../../src/durable/relay-route";
+import { openRelay, type RelaySettings, type RelayTarget } from "../../src/durable/relay/relay-route";
 
 export function wsMockPort(): number {
   const port = inject("mockPorts").ws;

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { openRelay, UpgradeRequiredError } from "../../src/durable/relay-route";
+import { openRelay, UpgradeRequiredError } from "../../src/durable/relay/relay-route";
 import { BadRequestError, UpstreamConnectError } from "../../src/transport/errors";
 import { UpstreamHandshakeError } from "../../src/transport/ws-handshake";
 import { RelayClient, upgradeRequest, wsUrl } from "./ws-client";

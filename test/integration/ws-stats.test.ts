@@ -1,8 +1,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { getRelayStats } from "../../src/durable/relay-route";
-import { RELAY_STATS_RETENTION_MS } from "../../src/durable/relay-session";
-import { readSessionCounters } from "../../src/durable/session-counters";
+import { readSessionCounters } from "../../src/durable/health/session-counters";
+import { getRelayStats } from "../../src/durable/relay/relay-route";
+import { RELAY_STATS_RETENTION_MS } from "../../src/durable/relay/relay-session";
 import { RelayClient } from "./ws-client";
 
 describe("WebSocket relay: stats", () => {

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildContinuationRequest } from "../../src/gemini/continuation-builder";
-import { DEFAULT_RETRY_PROMPTS } from "../../src/gemini/prompts";
 import type { GenerateContentRequest, GenerateContentResponse } from "../../src/gemini/types";
 import { ContinuationAligner } from "../../src/stream/aligner";
+import { DEFAULT_RETRY_PROMPTS } from "../../src/stream/prompts";
 import { GeminiMock } from "./gemini.mock";
 import { GeminiMockClient } from "./gemini-client";
 import type { AttemptSpec } from "./gemini-scenario";

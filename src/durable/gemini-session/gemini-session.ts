@@ -1,0 +1,370 @@
+import { DurableObject } from "cloudflare:workers";
+import { ENCODED_CONTINUATION_KIT, type EncodedRequest } from "../../gemini/continuation-bytes";
+import type { OpenAIStreamMeta } from "../../gemini/encoders";
+import { ContinuationEngine } from "../../gemini/engine";
+import { DEFAULT_GRACE_MS } from "../../gemini/engine-config";
+import type {
+  AttemptRecord,
+  EngineBounds,
+  EngineClock,
+  EngineEvent,
+  EngineSummary,
+} from "../../gemini/engine-types";
+import type { RetryPrompts } from "../../gemini/types";
+import type { EndpointConfig } from "../../transport/endpoint";
+import { googleStatusFor } from "../../transport/errors";
+import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
+import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "../health/session-counters";
+import { encodeHead } from "../session-head";
+import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-stream";
+import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
+import { readSessionStart, startOutcomeResponse } from "./gemini-start";
+import { geminiUpstream } from "./gemini-upstream";
+
+export const SESSION_ID_HEADER = "x-proxy-session-id";
+/** Longest wait for the `/health` counters and health reports before a session ends without them. */
+const REPORT_SETTLE_TIMEOUT_MS = 2_000;
+/**
+ * How long a session's events stay available for re-attach before the object deletes them. The deletion alarm is
+ * set before the session stores anything and pushed out while the generation runs, so a session that stops without
+ * finishing (eviction, deploy, crash) is still deleted at most this long after it last ran.
+ */
+export const SESSION_RETENTION_MS = 10 * 60_000;
+
+/** What the Worker sends to start a session (`gemini-start.ts`: this as JSON, then the request's bytes). */
+export interface SessionStart {
+  format: ClientFormat;
+  endpoint: EndpointConfig;
+  /** Upstream SSE route for every attempt. */
+  upstream: { rest: string; search: string };
+  /** The client's headers, API key included: held in memory only, never stored. */
+  headers: [string, string][];
+  prompts: RetryPrompts;
+  bounds: Partial<EngineBounds>;
+  graceMs: number;
+  aggressiveFallback: boolean;
+  openai?: OpenAIStreamMeta;
+  debug: boolean;
+}
+
+const realClock: EngineClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<boolean>((resolve) => {
+      if (signal?.aborted) return resolve(false);
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(true);
+      }, ms);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    }),
+};
+
+/**
+ * One protected Gemini generation (issue 5): owns the upstream attempts through the engine, records every emitted
+ * event in SQLite, serves the client and any re-attaching client from that log, and stops the upstream once no
+ * client has been attached for the grace period. Entry points (over `fetch`, because client disconnects must reach
+ * the object as a cancelled body): `POST /start` (JSON `SessionStart`) and `GET /attach?from=n`.
+ */
+export class GeminiSession extends DurableObject<Env> {
+  #log: GeminiEventLog | null = null;
+  readonly #abort = new AbortController();
+  #clients = 0;
+  #running = false;
+  #graceMs = DEFAULT_GRACE_MS;
+  #graceTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * Target health views owned by this object, so every health report of its attempts is its own I/O and it can wait
+   * for them before ending. They start from (and keep updating) the records the isolate already knows, so the first
+   * attempt is not chosen blind.
+   */
+  readonly #views = new HealthViews({ parent: isolateHealthViews });
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // A restart (eviction, deploy, crash) may find a session stored before its deletion alarm existed: re-check.
+    // A new object (no tables) has nothing to check and is not held up.
+    if (GeminiEventLog.exists(ctx.storage.sql)) ctx.blockConcurrencyWhile(() => this.#ensureExpiry());
+  }
+
+  /** Any stored session has a deletion alarm; an interrupted one is finished first (see `GeminiEventLog`). */
+  async #ensureExpiry(): Promise<void> {
+    this.#eventLog();
+    if ((await this.ctx.storage.getAlarm()) === null) await this.#armRetention();
+  }
+
+  /** Sets (or moves) the deletion alarm. The output gate holds every answer until it is stored, so no wait here. */
+  #armRetention(): Promise<void> {
+    return this.ctx.storage.setAlarm(Date.now() + SESSION_RETENTION_MS);
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === "/start" && request.method === "POST") {
+      const read = await readSessionStart(request);
+      if (read.kind === "malformed") return errorResponse(400, "malformed session start");
+      if (read.kind !== "session") return startOutcomeResponse(read) as Response;
+      return this.#start(read.start, read.request);
+    }
+    if (url.pathname === "/attach") return this.#attach(Number(url.searchParams.get("from") ?? "0"));
+    return errorResponse(404, "unknown session operation");
+  }
+
+  #eventLog(): GeminiEventLog {
+    this.#log ??= new GeminiEventLog(this.ctx.storage.sql);
+    return this.#log;
+  }
+
+  async #start(start: SessionStart, request: EncodedRequest): Promise<Response> {
+    const log = this.#eventLog();
+    if (log.getMeta("format") !== null) return errorResponse(409, "session already started");
+    // The deadline exists before the first stored byte; the alarm pushes it out while the generation runs.
+    void this.#armRetention();
+    log.setMeta("format", start.format);
+    if (start.openai) log.setMeta("openai", JSON.stringify(start.openai));
+    this.#graceMs = start.graceMs;
+    this.#running = true;
+    const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
+    recordSessionEvent(this.env, waitUntil, "gemini.started");
+    const engine = new ContinuationEngine<EncodedRequest>({
+      request,
+      runAttempt: geminiUpstream({
+        endpoint: start.endpoint,
+        rest: start.upstream.rest,
+        search: start.upstream.search,
+        headers: start.headers,
+        aggressiveFallback: start.aggressiveFallback,
+        env: this.env,
+        waitUntil,
+        views: this.#views,
+      }),
+      kit: ENCODED_CONTINUATION_KIT,
+      prompts: start.prompts,
+      clock: realClock,
+      bounds: start.bounds,
+      signal: this.#abort.signal,
+      onAttempt: (record: AttemptRecord) => {
+        if (record.mode === "continuation") recordSessionEvent(this.env, waitUntil, "gemini.continuation");
+        if (start.debug) {
+          const session = this.ctx.id.toString().slice(0, 12);
+          console.log(JSON.stringify({ msg: "gemini_attempt", session, ...record }));
+        }
+      },
+    });
+    let resolveFirst: (e: EngineEvent | null) => void = () => {};
+    const first = new Promise<EngineEvent | null>((r) => {
+      resolveFirst = r;
+    });
+    const pump = this.#pump(engine, log, start, resolveFirst).catch((err: unknown) => {
+      console.error(JSON.stringify({ msg: "gemini_session_crashed", error: String(err) }));
+      if (log.end === null) log.finish({ result: "failed" });
+      resolveFirst(null);
+    });
+    this.ctx.waitUntil(pump);
+    return this.#framedStart(log, first);
+  }
+
+  /**
+   * Answers `/start` at once (see `session-head.ts`): the head line waits for the engine's first event, which decides
+   * between an HTTP error and the stream. The starting client counts as attached from the beginning.
+   */
+  #framedStart(log: GeminiEventLog, first: Promise<EngineEvent | null>): Response {
+    const detach = this.#attachClient();
+    let inner: ReadableStreamDefaultReader<Uint8Array> | null = null;
+    const framed = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          if (inner === null) {
+            const ev = await first;
+            if (ev === null || ev.type === "http_error") {
+              const { status, headers, body } = httpErrorOf(ev);
+              controller.enqueue(encodeHead({ status, headers: [...headers] }));
+              controller.enqueue(new TextEncoder().encode(body));
+              controller.close();
+              detach();
+              return;
+            }
+            const client = this.#clientResponse(log, 0, detach);
+            inner = (client.body as ReadableStream<Uint8Array>).getReader();
+            controller.enqueue(encodeHead({ status: client.status, headers: [...client.headers] }));
+            return;
+          }
+          const step = await inner.read();
+          if (step.done) controller.close();
+          else controller.enqueue(step.value);
+        } catch (err) {
+          detach();
+          // Either the client went away while we waited (the controller is closed and this throws too) or the
+          // client body failed: then the Worker must see a broken body, not a pull that never enqueues again.
+          try {
+            controller.error(err);
+          } catch {}
+        }
+      },
+      cancel: (reason) => {
+        detach();
+        return inner?.cancel(reason);
+      },
+    });
+    return new Response(framed, { status: 200, headers: { "content-type": "application/octet-stream" } });
+  }
+
+  async #pump(
+    engine: ContinuationEngine<EncodedRequest>,
+    log: GeminiEventLog,
+    start: SessionStart,
+    resolveFirst: (e: EngineEvent | null) => void,
+  ): Promise<void> {
+    const gen = engine.run();
+    let summary: EngineSummary;
+    for (;;) {
+      const next = await gen.next();
+      if (next.done) {
+        summary = next.value;
+        break;
+      }
+      if (next.value.type === "chunk") log.append(next.value.chunk);
+      resolveFirst(next.value);
+    }
+    resolveFirst(null);
+    if (summary.result === "aborted" && log.length > 0) {
+      // Whoever re-reads this log must see an explicit failure, never a silent clean end.
+      log.append(abortedChunk("the client disconnected"));
+    }
+    this.#running = false;
+    this.#clearGrace();
+    const ok =
+      summary.result === "complete" || summary.result === "max_tokens" || summary.result === "blocked";
+    const events: SessionEvent[] = [ok ? "gemini.completed" : "gemini.failed"];
+    if (summary.recovered) events.push("gemini.recovered");
+    // Counted and reported before the log ends, so a client that saw the end also sees it in /health.
+    await this.#settleReports(events);
+    log.finish({ result: summary.result });
+    await this.#armRetention();
+    console.log(
+      JSON.stringify({
+        msg: "gemini_session",
+        session: this.ctx.id.toString().slice(0, 12),
+        endpoint: start.endpoint.name,
+        format: start.format,
+        result: summary.result,
+        finish_reason: summary.finishReason,
+        attempts: summary.attempts.length,
+        continuations: summary.continuations,
+        recovered: summary.recovered,
+        removed_chars: summary.removedChars,
+        answer_chars: summary.answerChars,
+        outcomes: summary.attempts.map((a) => `${a.mode}:${a.outcome}:${a.reason}`),
+      }),
+    );
+  }
+
+  #attach(from: number): Response {
+    // Never create tables for an id that holds no session (unknown, or already deleted): they would never expire.
+    if (!GeminiEventLog.exists(this.ctx.storage.sql)) return errorResponse(404, "no such Gemini session");
+    const log = this.#eventLog();
+    if (log.getMeta("format") === null) return errorResponse(404, "no such Gemini session");
+    if (log.end?.result === "http_error") return errorResponse(410, "this session ended with an HTTP error");
+    if (!Number.isInteger(from) || from < 0) return errorResponse(400, "from must be a non-negative integer");
+    return this.#clientResponse(log, from, this.#attachClient());
+  }
+
+  /** Counts one more attached client (cancelling the grace period); returns its idempotent detach. */
+  #attachClient(): () => void {
+    this.#clients++;
+    this.#clearGrace();
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      this.#clients--;
+      if (this.#clients === 0 && this.#running) this.#startGrace();
+    };
+  }
+
+  #clientResponse(log: GeminiEventLog, from: number, detach: () => void): Response {
+    const format = log.getMeta("format") as ClientFormat;
+    const openai = log.getMeta("openai");
+    const body = clientBody(log, {
+      format,
+      from,
+      ...(openai ? { openai: JSON.parse(openai) as OpenAIStreamMeta } : {}),
+      onCancel: detach,
+      onDone: detach,
+    });
+    const headers = new Headers({
+      "content-type": CONTENT_TYPES[format],
+      "cache-control": "no-cache",
+      [SESSION_ID_HEADER]: this.ctx.id.toString(),
+    });
+    return new Response(body, { status: 200, headers });
+  }
+
+  /**
+   * Sends the final session events and waits (bounded) for them and for this session's health reports. Both are this
+   * object's own I/O (`sendSessionEvents`, views it owns). Never throws: counters are statistics, not state.
+   */
+  async #settleReports(events: SessionEvent[]): Promise<void> {
+    const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
+    const done = Promise.all([sendSessionEvents(this.env, waitUntil, events), this.#views.settle()]);
+    const timer = new AbortController();
+    await Promise.race([done, realClock.sleep(REPORT_SETTLE_TIMEOUT_MS, timer.signal)]).catch(() => {});
+    timer.abort();
+    done.catch(() => {});
+  }
+
+  /**
+   * Retention is over: the session's events (and the object) go away; its id then answers 404. A generation still
+   * running keeps its log for another retention period.
+   */
+  override async alarm(): Promise<void> {
+    if (this.#running) return this.#armRetention();
+    this.#log = null;
+    await this.ctx.storage.deleteAll();
+  }
+
+  #startGrace(): void {
+    this.#clearGrace();
+    this.#graceTimer = setTimeout(() => {
+      this.#graceTimer = null;
+      if (this.#clients === 0 && this.#running) this.#abort.abort();
+    }, this.#graceMs);
+  }
+
+  #clearGrace(): void {
+    if (this.#graceTimer !== null) clearTimeout(this.#graceTimer);
+    this.#graceTimer = null;
+  }
+}
+
+function httpErrorOf(ev: EngineEvent | null): { status: number; headers: Headers; body: string } {
+  if (ev === null || ev.type !== "http_error") {
+    const status = 502;
+    const body = JSON.stringify({
+      error: { code: status, status: googleStatusFor(status), message: "gemini session failed to start" },
+    });
+    return {
+      status,
+      body,
+      headers: new Headers({
+        "content-type": "application/json; charset=UTF-8",
+        "x-proxy-error": "gemini_session",
+      }),
+    };
+  }
+  const headers = new Headers({ "content-type": ev.contentType });
+  if (!ev.passthrough) headers.set("x-proxy-error", ev.reason);
+  if (ev.retryAfter !== undefined) headers.set("retry-after", ev.retryAfter);
+  return { status: ev.status, headers, body: ev.body };
+}
+
+function errorResponse(status: number, message: string): Response {
+  return new Response(JSON.stringify({ error: { code: status, status: googleStatusFor(status), message } }), {
+    status,
+    headers: { "content-type": "application/json; charset=UTF-8", "x-proxy-error": "gemini_session" },
+  });
+}

@@ -1,0 +1,86 @@
+import type { EncodedRequest } from "../../gemini/continuation-bytes";
+import type { RunAttempt } from "../../gemini/engine-types";
+import type { EndpointConfig } from "../../transport/endpoint";
+import { HeldBody } from "../../transport/held-body";
+import { type DispatchContext, dispatch } from "../failover/failover";
+import { coolingAsAnswer } from "../failover/key-dispatch";
+import type { HealthViews } from "../health/health-snapshot";
+
+export interface GeminiUpstreamOptions {
+  endpoint: EndpointConfig;
+  /** Upstream path and query of the SSE stream route (`routes.ts` `upstreamStreamTarget`). */
+  rest: string;
+  search: string;
+  /** The client's request headers (API key included); the egress header policy strips identifying ones. */
+  headers: [string, string][];
+  aggressiveFallback: boolean;
+  /** The session object's bindings: a `TargetHealth` stub is made from them per health report. */
+  env: DispatchContext["env"];
+  /** The session object's `ctx.waitUntil`: covers the background health reports of its attempts. */
+  waitUntil(p: Promise<unknown>): void;
+  /** Health views the session owns (see `health-snapshot.ts`); default: the isolate's. */
+  views?: HealthViews;
+  random?: () => number;
+  now?: () => number;
+  /** The transport call (tests); default `egress()`. */
+  egress?: DispatchContext["egress"];
+}
+
+/**
+ * Client headers that describe the client's own body or encoding: the engine sends a new JSON body, and it must
+ * read the upstream stream uncompressed (the socket transport does not decode `content-encoding`).
+ */
+const REPLACED_HEADERS = [
+  "content-length",
+  "content-encoding",
+  "transfer-encoding",
+  "accept-encoding",
+  "accept",
+];
+
+/**
+ * The one function through which a Gemini session reaches its upstream: `failover.ts` `dispatch()` per engine
+ * attempt, so Gemini endpoints get what every endpoint gets: health-weighted selection that avoids ejected and
+ * rate-limited targets, failover to another target before any byte (connect error, timeout, 5xx, 429), outcome
+ * reports (a 429 marks its target `rate_limited`), and the transport layer's privacy and fallback.
+ *
+ * Every health report and probe claim is I/O started by the session object itself (its `env`, its `waitUntil`),
+ * which is what makes `dispatch()` safe to call from a Durable Object sharing its isolate with others.
+ *
+ * When every target failed, `dispatch()` returns the last upstream answer (a lone attempt, or a final 429) or throws
+ * (`AllTargetsFailedError`, a transport error): the engine treats both as a failed attempt and applies its own
+ * backoff and bounds.
+ */
+export function geminiUpstream(opts: GeminiUpstreamOptions): RunAttempt<EncodedRequest> {
+  return async (body, signal) => {
+    const headers = new Headers(opts.headers);
+    for (const name of REPLACED_HEADERS) headers.delete(name);
+    headers.set("content-type", "application/json");
+    headers.set("accept", "text/event-stream");
+    headers.set("accept-encoding", "identity");
+    headers.set("content-length", String(body.byteLength));
+    const result = await dispatch(
+      opts.endpoint,
+      {
+        method: "POST",
+        rest: opts.rest,
+        search: opts.search,
+        headers,
+        // The pieces as they are (views into the session's one copy of the request): no attempt joins,
+        // re-serializes or copies the request, and a fallback or failover re-sends the same pieces.
+        body: new HeldBody(body.pieces),
+      },
+      {
+        env: opts.env,
+        waitUntil: opts.waitUntil,
+        aggressiveFallback: opts.aggressiveFallback,
+        signal,
+        ...(opts.views ? { views: opts.views } : {}),
+        ...(opts.random ? { random: opts.random } : {}),
+        ...(opts.now ? { now: opts.now } : {}),
+        ...(opts.egress ? { egress: opts.egress } : {}),
+      },
+    ).catch(coolingAsAnswer);
+    return result.response;
+  };
+}
