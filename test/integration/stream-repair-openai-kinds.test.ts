@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { AttemptPlan, ModelScript } from "../mocks/model-script";
-import { callGateway } from "./gateway";
+import { callGateway, mockPort } from "./gateway";
 import {
   CHAT,
   dataOf,
@@ -166,9 +166,10 @@ describe("grace period after the client leaves", () => {
     while (!seen.includes('"content"')) seen += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
     await call.settled;
-    // The grace timer is the object's own: nothing outside it signals its end, so wait several grace periods
-    // (a re-attach before it would count as a returning client and cancel the grace period).
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The grace period ends with the upstream call cancelled: the mock answers once that connection has closed (a
+    // re-attach before it would count as a returning client and cancel the grace period).
+    const upstreamClosed = await fetch(`http://127.0.0.1:${mockPort("model")}/__closed/${scenario}/0`);
+    expect(await upstreamClosed.json()).toEqual({ closed: true });
     const again = await callGateway(`/sessions/${id}?from=0`, {}, vars);
     const read = readOpenAI(await again.response.text());
     await again.settled;

@@ -3,7 +3,8 @@
  * as its first path segment (target base URL `http://127.0.0.1:<port>/<scenario>`); `<scenario>~<name>` is the same
  * scenario under another target URL (several targets of one endpoint playing one script, recorded as `target`).
  *
- * Control API (same port): `PUT /__script/<scenario>` with a `ModelScript`; `GET /__observed/<scenario>`.
+ * Control API (same port): `PUT /__script/<scenario>` with a `ModelScript`; `GET /__observed/<scenario>`;
+ * `GET /__closed/<scenario>/<n>` answers once the connection of the scenario's request `n` (0-based) has closed.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,6 +13,8 @@ import type { AttemptPlan, ModelObservation, ModelRequestRecord, ModelScript } f
 
 const scripts = new Map<string, ModelScript>();
 const observed = new Map<string, ModelObservation>();
+/** Per scenario, one promise per request that resolves when its connection closes. */
+const closed = new Map<string, Promise<void>[]>();
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -262,9 +265,15 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   if (first === "__script" && scenario && req.method === "PUT") {
     scripts.set(scenario, JSON.parse(body) as ModelScript);
     observed.set(scenario, { requests: [] });
+    closed.set(scenario, []);
     return send(200, { ok: true });
   }
   if (first === "__observed" && scenario) return send(200, observed.get(scenario) ?? { requests: [] });
+  if (first === "__closed" && scenario) {
+    const n = Number(path.split("?")[0]?.split("/")[3] ?? "0");
+    await closed.get(scenario)?.[n];
+    return send(200, { closed: closed.get(scenario)?.[n] !== undefined });
+  }
   const [id, target] = (first ?? "").split("~");
   const script = id ? scripts.get(id) : undefined;
   if (!script || !id) return send(404, { error: { message: `no script for ${first}` } });
@@ -287,6 +296,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   };
   const plan = script.attempts[obs.requests.length] ?? {};
   obs.requests.push(record);
+  const list = closed.get(id) ?? [];
+  list.push(new Promise<void>((resolve) => req.socket.once("close", () => resolve())));
+  closed.set(id, list);
   if (typeof found === "string") {
     return send(400, { type: "error", error: { type: "invalid_request_error", message: found } });
   }
