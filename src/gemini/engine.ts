@@ -1,17 +1,16 @@
+import {
+  raceTimeout,
+  readBounded,
+  runAttemptLoop,
+  step,
+  streamErrorWaitMs,
+  TIMEOUT,
+} from "../stream/repair-loop";
 import { serverErrorBackoffMs, upstreamRetryDelayMs } from "../stream/retry-delay";
 import { googleStatusFor } from "../transport/errors";
 import { readAttemptStream } from "./engine-attempt";
 import { AttemptCollector, chunkFrom, finalChunk, textLength } from "./engine-collect";
-import {
-  type AttemptStep,
-  type Failure,
-  failureFromStreamError,
-  raceTimeout,
-  readBounded,
-  safeJson,
-  step,
-  TIMEOUT,
-} from "./engine-support";
+import { type AttemptStep, type Failure, failureFromStreamError, safeJson } from "./engine-support";
 import {
   type AttemptMode,
   type AttemptRecord,
@@ -61,55 +60,27 @@ export class ContinuationEngine<R = GenerateContentRequest> {
 
   /** Runs the generation; the generator's return value is the session summary. */
   async *run(): AsyncGenerator<EngineEvent, EngineSummary> {
-    const deadlineAt = this.#startedAt + this.#bounds.deadlineMs;
-    for (;;) {
-      if (this.#signal.aborted) return this.#summary("aborted", null);
-      const stop = this.#boundReached(deadlineAt);
-      if (stop !== null) return yield* this.#giveUp(stop);
-      const mode = this.#nextMode;
-      const body = this.#requestFor(mode);
-      if (mode === "continuation") this.#continuations++;
-      const n = this.#attempts.length + 1;
-      const began = this.#in.clock.now();
-      const ctl = new AbortController();
-      const onAbort = () => ctl.abort();
-      this.#signal.addEventListener("abort", onAbort);
-      let step: AttemptStep;
-      try {
-        step = yield* this.#attempt(mode, body, ctl, deadlineAt);
-      } finally {
-        ctl.abort();
-        this.#signal.removeEventListener("abort", onAbort);
-      }
-      const record: AttemptRecord = {
-        n,
-        mode,
-        status: step.status,
-        outcome: step.outcome,
-        reason: step.reason,
-        answerChars: step.answerChars,
-        removedChars: step.removedChars,
-        durationMs: this.#in.clock.now() - began,
-      };
-      this.#attempts.push(record);
-      this.#removedChars += step.removedChars;
-      this.#in.onAttempt?.(record);
-      if (step.done !== null) return this.#summary(step.done, step.finishReason);
-      if (step.fatal) return yield* this.#giveUp(step.reason);
-      if (step.waitMs > 0) {
-        if (this.#in.clock.now() + step.waitMs > deadlineAt) return yield* this.#giveUp("deadline");
-        await this.#in.clock.sleep(step.waitMs, this.#signal);
-      }
-    }
-  }
-
-  #boundReached(deadlineAt: number): string | null {
-    if (this.#attempts.length >= this.#bounds.maxAttempts) return "max_attempts";
-    if (this.#in.clock.now() >= deadlineAt) return "deadline";
-    if (this.#nextMode === "continuation" && this.#continuations >= this.#bounds.maxContinuations) {
-      return "max_continuations";
-    }
-    return null;
+    return yield* runAttemptLoop<AttemptRecord["outcome"], EngineEvent, EngineSummary>({
+      clock: this.#in.clock,
+      bounds: this.#bounds,
+      signal: this.#signal,
+      startedAt: this.#startedAt,
+      attempts: this.#attempts,
+      nextMode: () => this.#nextMode,
+      continuations: () => this.#continuations,
+      attempt: (mode, ctl, deadlineAt) => {
+        const body = this.#requestFor(mode);
+        if (mode === "continuation") this.#continuations++;
+        return this.#attempt(mode, body, ctl, deadlineAt);
+      },
+      recorded: (record) => {
+        this.#removedChars += record.removedChars;
+        this.#in.onAttempt?.(record);
+      },
+      // No `aborted` hook: the session object ends a stream whose client left; the engine only stops.
+      giveUp: (why) => this.#giveUp(why),
+      summary: (result, finishReason) => this.#summary(result, finishReason),
+    });
   }
 
   #requestFor(mode: AttemptMode): R {
@@ -244,11 +215,7 @@ export class ContinuationEngine<R = GenerateContentRequest> {
           ? failureFromStreamError(obs.streamError, outcome.reason)
           : { status: 200, body: "", contentType: "", reason: outcome.reason };
         this.#nextMode = this.#modeAfterFailure();
-        const code = obs.streamError?.code ?? 0;
-        let waitMs = 0;
-        if (code === 429) waitMs = b.rateLimitDefaultDelayMs;
-        else if (code >= 500)
-          waitMs = serverErrorBackoffMs(1, b.serverErrorBaseDelayMs, b.serverErrorMaxDelayMs);
+        const waitMs = streamErrorWaitMs(obs.streamError?.code ?? 0, b);
         return step({ ...base, outcome: "truncated", waitMs });
       }
     }

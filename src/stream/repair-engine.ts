@@ -18,6 +18,16 @@
  *   end).
  */
 
+import {
+  type AttemptStep,
+  type AttemptFailure as Failure,
+  raceTimeout,
+  readBounded,
+  runAttemptLoop,
+  step,
+  streamErrorWaitMs,
+  TIMEOUT,
+} from "./repair-loop";
 import { classifyRepairAttempt, type RepairObservation, type RepairOutcome } from "./repair-outcome";
 import { type RepairStreamEnd, readRepairAttempt } from "./repair-reader";
 import {
@@ -58,43 +68,7 @@ export interface RepairInput<Req> {
   onAttempt?: (record: RepairAttemptRecord) => void;
 }
 
-/** Longest upstream error body kept for a pass-through. */
-const MAX_ERROR_BODY_CHARS = 64 * 1024;
-
-interface Step {
-  status: number | null;
-  outcome: string;
-  reason: string;
-  answerChars: number;
-  removedChars: number;
-  waitMs: number;
-  fatal: boolean;
-  done: RepairResult | null;
-  finishReason: string | null;
-}
-
-function step(s: Partial<Step> & Pick<Step, "outcome" | "reason">): Step {
-  return {
-    status: null,
-    answerChars: 0,
-    removedChars: 0,
-    waitMs: 0,
-    fatal: false,
-    done: null,
-    finishReason: null,
-    ...s,
-  };
-}
-
-interface Failure {
-  status: number | null;
-  body: string;
-  contentType: string;
-  reason: string;
-  retryAfter?: string;
-}
-
-const TIMEOUT: unique symbol = Symbol("timeout");
+type Step = AttemptStep<string>;
 
 export class RepairEngine<Req> {
   readonly #in: RepairInput<Req>;
@@ -126,58 +100,29 @@ export class RepairEngine<Req> {
   }
 
   async *run(): AsyncGenerator<RepairEvent, RepairSummary> {
-    const deadlineAt = this.#startedAt + this.#bounds.deadlineMs;
-    for (;;) {
-      if (this.#signal.aborted) return yield* this.#aborted();
-      const stop = this.#boundReached(deadlineAt);
-      if (stop !== null) return yield* this.#giveUp(stop);
-      const mode = this.#nextMode;
-      const prefix =
-        mode === "continuation" && !this.#prefixRefused && this.#in.format.prefixFor(this.#in.request);
-      const body = this.#requestFor(mode, prefix);
-      if (mode === "continuation") this.#continuations++;
-      const n = this.#attempts.length + 1;
-      const began = this.#in.clock.now();
-      const ctl = new AbortController();
-      const onAbort = () => ctl.abort();
-      this.#signal.addEventListener("abort", onAbort);
-      let result: Step;
-      try {
-        result = yield* this.#attempt(mode, prefix, body, ctl, deadlineAt);
-      } finally {
-        ctl.abort();
-        this.#signal.removeEventListener("abort", onAbort);
-      }
-      const record: RepairAttemptRecord = {
-        n,
-        mode,
-        status: result.status,
-        outcome: result.outcome,
-        reason: result.reason,
-        answerChars: result.answerChars,
-        removedChars: result.removedChars,
-        durationMs: this.#in.clock.now() - began,
-      };
-      this.#attempts.push(record);
-      this.#removedChars += result.removedChars;
-      this.#in.onAttempt?.(record);
-      if (result.done === "aborted") return yield* this.#aborted();
-      if (result.done !== null) return this.#summary(result.done, result.finishReason);
-      if (result.fatal) return yield* this.#giveUp(result.reason);
-      if (result.waitMs > 0) {
-        if (this.#in.clock.now() + result.waitMs > deadlineAt) return yield* this.#giveUp("deadline");
-        await this.#in.clock.sleep(result.waitMs, this.#signal);
-      }
-    }
-  }
-
-  #boundReached(deadlineAt: number): string | null {
-    if (this.#attempts.length >= this.#bounds.maxAttempts) return "max_attempts";
-    if (this.#in.clock.now() >= deadlineAt) return "deadline";
-    if (this.#nextMode === "continuation" && this.#continuations >= this.#bounds.maxContinuations) {
-      return "max_continuations";
-    }
-    return null;
+    return yield* runAttemptLoop<string, RepairEvent, RepairSummary>({
+      clock: this.#in.clock,
+      bounds: this.#bounds,
+      signal: this.#signal,
+      startedAt: this.#startedAt,
+      attempts: this.#attempts,
+      nextMode: () => this.#nextMode,
+      continuations: () => this.#continuations,
+      attempt: (mode, ctl, deadlineAt) => {
+        const prefix =
+          mode === "continuation" && !this.#prefixRefused && this.#in.format.prefixFor(this.#in.request);
+        const body = this.#requestFor(mode, prefix);
+        if (mode === "continuation") this.#continuations++;
+        return this.#attempt(mode, prefix, body, ctl, deadlineAt);
+      },
+      recorded: (record) => {
+        this.#removedChars += record.removedChars;
+        this.#in.onAttempt?.(record);
+      },
+      aborted: () => this.#aborted(),
+      giveUp: (why) => this.#giveUp(why),
+      summary: (result, finishReason) => this.#summary(result, finishReason),
+    });
   }
 
   #requestFor(mode: RepairMode, prefix: boolean): Req {
@@ -421,11 +366,7 @@ export class RepairEngine<Req> {
           });
         }
         this.#nextMode = this.#modeAfterFailure();
-        const code = obs.streamError?.status ?? 0;
-        let waitMs = 0;
-        if (code === 429) waitMs = b.rateLimitDefaultDelayMs;
-        else if (code >= 500)
-          waitMs = serverErrorBackoffMs(1, b.serverErrorBaseDelayMs, b.serverErrorMaxDelayMs);
+        const waitMs = streamErrorWaitMs(obs.streamError?.status ?? 0, b);
         return step({ ...base, outcome: "truncated", waitMs });
       }
     }
@@ -561,38 +502,6 @@ function gatewayErrorBody(status: number, message: string): string {
 function streamFailure(error: { status: number; message: string } | null, reason: string): Failure {
   const status = error?.status ?? 502;
   return { status, body: gatewayErrorBody(status, error?.message ?? reason), contentType: JSON_TYPE, reason };
-}
-
-async function readBounded(response: Response): Promise<string> {
-  try {
-    const text = await response.text();
-    return text.length > MAX_ERROR_BODY_CHARS ? text.slice(0, MAX_ERROR_BODY_CHARS) : text;
-  } catch {
-    return "";
-  }
-}
-
-async function raceTimeout<T>(
-  work: Promise<T>,
-  ms: number,
-  clock: RepairClock,
-  ctl: AbortController,
-): Promise<T> {
-  const timer = new AbortController();
-  try {
-    const winner = await Promise.race([
-      work,
-      clock.sleep(Math.max(0, ms), timer.signal).then((): typeof TIMEOUT => TIMEOUT),
-    ]);
-    if (winner === TIMEOUT) {
-      ctl.abort();
-      work.catch(() => {});
-      throw TIMEOUT;
-    }
-    return winner;
-  } finally {
-    timer.abort();
-  }
 }
 
 const codePoints = (text: string): number => {
