@@ -1,12 +1,15 @@
 import {
+  interruptedStep,
   raceTimeout,
+  rateLimitedStep,
   readBounded,
   runAttemptLoop,
+  serverRetryStep,
   step,
   streamErrorWaitMs,
   TIMEOUT,
 } from "../stream/repair-loop";
-import { serverErrorBackoffMs, upstreamRetryDelayMs } from "../stream/retry-delay";
+import { upstreamRetryDelayMs } from "../stream/retry-delay";
 import { googleStatusFor } from "../transport/errors";
 import { readAttemptStream } from "./engine-attempt";
 import { AttemptCollector, chunkFrom, finalChunk, textLength } from "./engine-collect";
@@ -164,24 +167,10 @@ export class ContinuationEngine<R = GenerateContentRequest> {
     obs.end = end;
     if (col.usage) this.#usage.push(col.usage);
     const removed = col.removedChars;
-    if (this.#signal.aborted) {
-      return step({
-        outcome: "aborted",
-        reason: "client_gone",
-        done: "aborted",
-        answerChars: added,
-        removedChars: removed,
-      });
-    }
+    if (this.#signal.aborted) return interruptedStep("aborted", added, removed);
     if (col.rewrite) {
       this.#nextMode = "continuation";
-      return step({
-        outcome: "rewrite",
-        reason: "rewrite",
-        status: 200,
-        answerChars: added,
-        removedChars: removed,
-      });
+      return interruptedStep("rewrite", added, removed);
     }
     let outcome: Outcome = classifyAttempt(obs);
     // A continuation that ends cleanly with nothing to add means the answer was already whole (the cut fell just
@@ -235,12 +224,8 @@ export class ContinuationEngine<R = GenerateContentRequest> {
     if (status === 429) {
       this.#lastFailure = failure;
       const asked = upstreamRetryDelayMs(response.headers, safeJson(text), this.#in.clock.now());
-      const waitMs = asked ?? this.#bounds.rateLimitDefaultDelayMs;
       this.#nextMode = this.#modeAfterFailure();
-      if (waitMs > this.#bounds.rateLimitMaxDelayMs) {
-        return step({ outcome: "http_error", reason: "rate_limited_too_long", status, fatal: true });
-      }
-      return step({ outcome: "http_error", reason: failure.reason, status, waitMs });
+      return rateLimitedStep(status, failure.reason, asked, this.#bounds);
     }
     if (status >= 500 || status === 408) return this.#serverFailure(failure, "http_error");
     // A client error: the first attempt's answer goes back unchanged; a later one cannot be repaired.
@@ -252,13 +237,7 @@ export class ContinuationEngine<R = GenerateContentRequest> {
     this.#lastFailure = failure;
     this.#consecutiveServerFailures++;
     this.#nextMode = this.#modeAfterFailure();
-    const b = this.#bounds;
-    const waitMs = serverErrorBackoffMs(
-      this.#consecutiveServerFailures,
-      b.serverErrorBaseDelayMs,
-      b.serverErrorMaxDelayMs,
-    );
-    return step({ outcome, reason: failure.reason, status: failure.status, waitMs });
+    return serverRetryStep(outcome, failure, this.#consecutiveServerFailures, this.#bounds);
   }
 
   /** Ends a generation that cannot complete: an HTTP error if the client has nothing yet, else an honest final event. */

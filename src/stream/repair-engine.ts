@@ -21,9 +21,12 @@
 import {
   type AttemptStep,
   type AttemptFailure as Failure,
+  interruptedStep,
   raceTimeout,
+  rateLimitedStep,
   readBounded,
   runAttemptLoop,
+  serverRetryStep,
   step,
   streamErrorWaitMs,
   TIMEOUT,
@@ -44,7 +47,7 @@ import {
   type RepairResult,
   type RepairSummary,
 } from "./repair-types";
-import { serverErrorBackoffMs, upstreamRetryDelayMs } from "./retry-delay";
+import { upstreamRetryDelayMs } from "./retry-delay";
 import { sumUsageReports } from "./usage-sum";
 
 export type AlignStep = { kind: "pending" } | { kind: "emit"; text: string } | { kind: "rewrite" };
@@ -289,24 +292,10 @@ export class RepairEngine<Req> {
     obs.end = end;
     if (sawUsage) this.#usage.push(usage);
     let removed = aligner?.removedChars ?? 0;
-    if (this.#signal.aborted) {
-      return step({
-        outcome: "aborted",
-        reason: "client_gone",
-        done: "aborted",
-        answerChars: added,
-        removedChars: removed,
-      });
-    }
+    if (this.#signal.aborted) return interruptedStep("aborted", added, removed);
     if (rewrite) {
       this.#nextMode = "continuation";
-      return step({
-        outcome: "rewrite",
-        reason: "rewrite",
-        status: 200,
-        answerChars: added,
-        removedChars: removed,
-      });
+      return interruptedStep("rewrite", added, removed);
     }
     let outcome: RepairOutcome = classifyRepairAttempt(obs);
     // A continuation that ends cleanly with nothing to add: the answer was already whole.
@@ -386,12 +375,8 @@ export class RepairEngine<Req> {
     this.#lastFailure = failure;
     if (status === 429) {
       const asked = upstreamRetryDelayMs(response.headers, null, this.#in.clock.now());
-      const waitMs = asked ?? this.#bounds.rateLimitDefaultDelayMs;
       this.#nextMode = this.#modeAfterFailure();
-      if (waitMs > this.#bounds.rateLimitMaxDelayMs) {
-        return step({ outcome: "http_error", reason: "rate_limited_too_long", status, fatal: true });
-      }
-      return step({ outcome: "http_error", reason: failure.reason, status, waitMs });
+      return rateLimitedStep(status, failure.reason, asked, this.#bounds);
     }
     if (status >= 500 || status === 408) return this.#serverFailure(failure, "http_error");
     if (mode === "continuation" && prefix && status < 500) {
@@ -415,13 +400,7 @@ export class RepairEngine<Req> {
         fatal: true,
       });
     this.#nextMode = this.#modeAfterFailure();
-    const b = this.#bounds;
-    const waitMs = serverErrorBackoffMs(
-      this.#consecutiveServerFailures,
-      b.serverErrorBaseDelayMs,
-      b.serverErrorMaxDelayMs,
-    );
-    return step({ outcome, reason: failure.reason, status: failure.status, waitMs });
+    return serverRetryStep(outcome, failure, this.#consecutiveServerFailures, this.#bounds);
   }
 
   /** The client left past its grace period: re-readers of the log must see an explicit failure. */

@@ -2,9 +2,12 @@ import { describe, expect, it } from "vitest";
 import {
   type AttemptLoop,
   type AttemptStep,
+  interruptedStep,
   type LoopAttemptRecord,
   raceTimeout,
+  rateLimitedStep,
   runAttemptLoop,
+  serverRetryStep,
   step,
   streamErrorWaitMs,
   TIMEOUT,
@@ -149,6 +152,48 @@ describe("runAttemptLoop", () => {
       return "aborted-by-hook";
     };
     expect(await drain(hooked.loop)).toEqual({ events: ["a1", "client left"], summary: "aborted-by-hook" });
+  });
+});
+
+describe("attempt steps", () => {
+  it("an interrupted attempt: client gone ends the generation, a rewrite does not", () => {
+    expect(interruptedStep("aborted", 4, 2)).toMatchObject({
+      outcome: "aborted",
+      done: "aborted",
+      answerChars: 4,
+    });
+    expect(interruptedStep("rewrite", 4, 2)).toMatchObject({
+      outcome: "rewrite",
+      done: null,
+      status: 200,
+      removedChars: 2,
+    });
+  });
+
+  it("a 429 waits as asked, the default when not asked, and is fatal past the bound", () => {
+    const b = DEFAULT_REPAIR_BOUNDS;
+    expect(rateLimitedStep(429, "upstream_429", 3_000, b)).toMatchObject({ waitMs: 3_000, fatal: false });
+    expect(rateLimitedStep(429, "upstream_429", null, b)).toMatchObject({
+      waitMs: b.rateLimitDefaultDelayMs,
+    });
+    expect(rateLimitedStep(429, "upstream_429", b.rateLimitMaxDelayMs + 1, b)).toMatchObject({
+      reason: "rate_limited_too_long",
+      fatal: true,
+      waitMs: 0,
+    });
+  });
+
+  it("a server failure backs off more for each failure in a row, up to the cap", () => {
+    const b = DEFAULT_REPAIR_BOUNDS;
+    const failure = { status: 503, body: "", contentType: "", reason: "upstream_503" };
+    const waits = [1, 2, 3, 10].map((n) => serverRetryStep("http_error", failure, n, b).waitMs);
+    expect(waits[0]).toBe(b.serverErrorBaseDelayMs);
+    expect(waits[1]).toBeGreaterThan(waits[0] ?? 0);
+    expect(waits[3]).toBe(b.serverErrorMaxDelayMs);
+    expect(serverRetryStep("transport_error", failure, 1, b)).toMatchObject({
+      status: 503,
+      reason: "upstream_503",
+    });
   });
 });
 

@@ -145,6 +145,43 @@ function boundReached(loop: AttemptLoop<string, unknown, unknown>, deadlineAt: n
   return null;
 }
 
+/** The step of an attempt stopped before its end: the client left, or a continuation rewrote what was sent. */
+export function interruptedStep(
+  how: "aborted" | "rewrite",
+  answerChars: number,
+  removedChars: number,
+): AttemptStep<"aborted" | "rewrite"> {
+  if (how === "aborted") {
+    return step({ outcome: "aborted", reason: "client_gone", done: "aborted", answerChars, removedChars });
+  }
+  return step({ outcome: "rewrite", reason: "rewrite", status: 200, answerChars, removedChars });
+}
+
+/** A 429: wait as asked (else the default); a longer wait than the bound is not waited for, the attempt is fatal. */
+export function rateLimitedStep(
+  status: number,
+  reason: string,
+  askedMs: number | null,
+  b: Pick<RepairBounds, "rateLimitDefaultDelayMs" | "rateLimitMaxDelayMs">,
+): AttemptStep<"http_error"> {
+  const waitMs = askedMs ?? b.rateLimitDefaultDelayMs;
+  if (waitMs > b.rateLimitMaxDelayMs) {
+    return step({ outcome: "http_error", reason: "rate_limited_too_long", status, fatal: true });
+  }
+  return step({ outcome: "http_error", reason, status, waitMs });
+}
+
+/** A 5xx, 408 or transport failure: try again after the backoff for this many failures in a row. */
+export function serverRetryStep<O extends string>(
+  outcome: O,
+  failure: AttemptFailure,
+  consecutiveFailures: number,
+  b: Pick<RepairBounds, "serverErrorBaseDelayMs" | "serverErrorMaxDelayMs">,
+): AttemptStep<O> {
+  const waitMs = serverErrorBackoffMs(consecutiveFailures, b.serverErrorBaseDelayMs, b.serverErrorMaxDelayMs);
+  return step({ outcome, reason: failure.reason, status: failure.status, waitMs });
+}
+
 /** The wait after a stream that was cut by an in-band error with this status (0: none or not retryable). */
 export function streamErrorWaitMs(
   code: number,
