@@ -57,3 +57,56 @@ export async function unframeResponse(
     buffered = next;
   }
 }
+
+/** How a starting session answers once its first event is known: an HTTP error, or the client stream. */
+export type FirstAnswer =
+  | { kind: "error"; status: number; headers: Headers; body: string }
+  | { kind: "client"; response: Response };
+
+/**
+ * The framed `/start` answer both session objects serve: the head line waits for `first` (the engine's first event,
+ * `null` if it produced none), which `answer` turns into an HTTP error or the client stream. The starting client is
+ * already attached (`detach` undoes that once), so leaving before the head still starts the grace period.
+ */
+export function framedStart<E>(
+  first: Promise<E | null>,
+  detach: () => void,
+  answer: (ev: E | null) => FirstAnswer,
+): Response {
+  let inner: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  const framed = new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      try {
+        if (inner === null) {
+          const outcome = answer(await first);
+          if (outcome.kind === "error") {
+            controller.enqueue(encodeHead({ status: outcome.status, headers: [...outcome.headers] }));
+            controller.enqueue(encoder.encode(outcome.body));
+            controller.close();
+            detach();
+            return;
+          }
+          const client = outcome.response;
+          inner = (client.body as ReadableStream<Uint8Array>).getReader();
+          controller.enqueue(encodeHead({ status: client.status, headers: [...client.headers] }));
+          return;
+        }
+        const step = await inner.read();
+        if (step.done) controller.close();
+        else controller.enqueue(step.value);
+      } catch (err) {
+        detach();
+        // Either the client went away while we waited (the controller is closed and this throws too) or the
+        // client body failed: then the Worker must see a broken body, not a pull that never enqueues again.
+        try {
+          controller.error(err);
+        } catch {}
+      }
+    },
+    cancel: (reason) => {
+      detach();
+      return inner?.cancel(reason);
+    },
+  });
+  return new Response(framed, { status: 200, headers: { "content-type": "application/octet-stream" } });
+}

@@ -3,27 +3,20 @@ import { ENCODED_CONTINUATION_KIT, type EncodedRequest } from "../../gemini/cont
 import type { OpenAIStreamMeta } from "../../gemini/encoders";
 import { ContinuationEngine } from "../../gemini/engine";
 import { DEFAULT_GRACE_MS } from "../../gemini/engine-config";
-import type {
-  AttemptRecord,
-  EngineBounds,
-  EngineClock,
-  EngineEvent,
-  EngineSummary,
-} from "../../gemini/engine-types";
+import type { AttemptRecord, EngineBounds, EngineEvent, EngineSummary } from "../../gemini/engine-types";
 import type { RetryPrompts } from "../../gemini/types";
 import type { EndpointConfig } from "../../transport/endpoint";
 import { googleStatusFor } from "../../transport/errors";
 import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
 import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "../health/session-counters";
-import { encodeHead } from "../session-head";
+import { framedStart } from "../session-head";
+import { SessionClients, sessionClock, settleWithin } from "../session-lifecycle";
 import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-stream";
 import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
 import { readSessionStart, startOutcomeResponse } from "./gemini-start";
 import { geminiUpstream } from "./gemini-upstream";
 
 export const SESSION_ID_HEADER = "x-proxy-session-id";
-/** Longest wait for the `/health` counters and health reports before a session ends without them. */
-const REPORT_SETTLE_TIMEOUT_MS = 2_000;
 /**
  * How long a session's events stay available for re-attach before the object deletes them. The deletion alarm is
  * set before the session stores anything and pushed out while the generation runs, so a session that stops without
@@ -47,23 +40,6 @@ export interface SessionStart {
   debug: boolean;
 }
 
-const realClock: EngineClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<boolean>((resolve) => {
-      if (signal?.aborted) return resolve(false);
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(true);
-      }, ms);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }),
-};
-
 /**
  * One protected Gemini generation (issue 5): owns the upstream attempts through the engine, records every emitted
  * event in SQLite, serves the client and any re-attaching client from that log, and stops the upstream once no
@@ -72,11 +48,8 @@ const realClock: EngineClock = {
  */
 export class GeminiSession extends DurableObject<Env> {
   #log: GeminiEventLog | null = null;
-  readonly #abort = new AbortController();
-  #clients = 0;
-  #running = false;
-  #graceMs = DEFAULT_GRACE_MS;
-  #graceTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Attached clients and the grace period that stops the upstream once none is left. */
+  readonly #clients = new SessionClients(DEFAULT_GRACE_MS);
   /**
    * Target health views owned by this object, so every health report of its attempts is its own I/O and it can wait
    * for them before ending. They start from (and keep updating) the records the isolate already knows, so the first
@@ -126,8 +99,7 @@ export class GeminiSession extends DurableObject<Env> {
     void this.#armRetention();
     log.setMeta("format", start.format);
     if (start.openai) log.setMeta("openai", JSON.stringify(start.openai));
-    this.#graceMs = start.graceMs;
-    this.#running = true;
+    this.#clients.begin(start.graceMs);
     const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
     recordSessionEvent(this.env, waitUntil, "gemini.started");
     const engine = new ContinuationEngine<EncodedRequest>({
@@ -144,9 +116,9 @@ export class GeminiSession extends DurableObject<Env> {
       }),
       kit: ENCODED_CONTINUATION_KIT,
       prompts: start.prompts,
-      clock: realClock,
+      clock: sessionClock,
       bounds: start.bounds,
-      signal: this.#abort.signal,
+      signal: this.#clients.signal,
       onAttempt: (record: AttemptRecord) => {
         if (record.mode === "continuation") recordSessionEvent(this.env, waitUntil, "gemini.continuation");
         if (start.debug) {
@@ -173,44 +145,12 @@ export class GeminiSession extends DurableObject<Env> {
    * between an HTTP error and the stream. The starting client counts as attached from the beginning.
    */
   #framedStart(log: GeminiEventLog, first: Promise<EngineEvent | null>): Response {
-    const detach = this.#attachClient();
-    let inner: ReadableStreamDefaultReader<Uint8Array> | null = null;
-    const framed = new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        try {
-          if (inner === null) {
-            const ev = await first;
-            if (ev === null || ev.type === "http_error") {
-              const { status, headers, body } = httpErrorOf(ev);
-              controller.enqueue(encodeHead({ status, headers: [...headers] }));
-              controller.enqueue(new TextEncoder().encode(body));
-              controller.close();
-              detach();
-              return;
-            }
-            const client = this.#clientResponse(log, 0, detach);
-            inner = (client.body as ReadableStream<Uint8Array>).getReader();
-            controller.enqueue(encodeHead({ status: client.status, headers: [...client.headers] }));
-            return;
-          }
-          const step = await inner.read();
-          if (step.done) controller.close();
-          else controller.enqueue(step.value);
-        } catch (err) {
-          detach();
-          // Either the client went away while we waited (the controller is closed and this throws too) or the
-          // client body failed: then the Worker must see a broken body, not a pull that never enqueues again.
-          try {
-            controller.error(err);
-          } catch {}
-        }
-      },
-      cancel: (reason) => {
-        detach();
-        return inner?.cancel(reason);
-      },
-    });
-    return new Response(framed, { status: 200, headers: { "content-type": "application/octet-stream" } });
+    const detach = this.#clients.attach();
+    return framedStart(first, detach, (ev) =>
+      ev === null || ev.type === "http_error"
+        ? { kind: "error", ...httpErrorOf(ev) }
+        : { kind: "client", response: this.#clientResponse(log, 0, detach) },
+    );
   }
 
   async #pump(
@@ -235,8 +175,7 @@ export class GeminiSession extends DurableObject<Env> {
       // Whoever re-reads this log must see an explicit failure, never a silent clean end.
       log.append(abortedChunk("the client disconnected"));
     }
-    this.#running = false;
-    this.#clearGrace();
+    this.#clients.end();
     const ok =
       summary.result === "complete" || summary.result === "max_tokens" || summary.result === "blocked";
     const events: SessionEvent[] = [ok ? "gemini.completed" : "gemini.failed"];
@@ -270,20 +209,7 @@ export class GeminiSession extends DurableObject<Env> {
     if (log.getMeta("format") === null) return errorResponse(404, "no such Gemini session");
     if (log.end?.result === "http_error") return errorResponse(410, "this session ended with an HTTP error");
     if (!Number.isInteger(from) || from < 0) return errorResponse(400, "from must be a non-negative integer");
-    return this.#clientResponse(log, from, this.#attachClient());
-  }
-
-  /** Counts one more attached client (cancelling the grace period); returns its idempotent detach. */
-  #attachClient(): () => void {
-    this.#clients++;
-    this.#clearGrace();
-    let attached = true;
-    return () => {
-      if (!attached) return;
-      attached = false;
-      this.#clients--;
-      if (this.#clients === 0 && this.#running) this.#startGrace();
-    };
+    return this.#clientResponse(log, from, this.#clients.attach());
   }
 
   #clientResponse(log: GeminiEventLog, from: number, detach: () => void): Response {
@@ -310,11 +236,10 @@ export class GeminiSession extends DurableObject<Env> {
    */
   async #settleReports(events: SessionEvent[]): Promise<void> {
     const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
-    const done = Promise.all([sendSessionEvents(this.env, waitUntil, events), this.#views.settle()]);
-    const timer = new AbortController();
-    await Promise.race([done, realClock.sleep(REPORT_SETTLE_TIMEOUT_MS, timer.signal)]).catch(() => {});
-    timer.abort();
-    done.catch(() => {});
+    await settleWithin(
+      Promise.all([sendSessionEvents(this.env, waitUntil, events), this.#views.settle()]),
+      sessionClock,
+    );
   }
 
   /**
@@ -322,22 +247,9 @@ export class GeminiSession extends DurableObject<Env> {
    * running keeps its log for another retention period.
    */
   override async alarm(): Promise<void> {
-    if (this.#running) return this.#armRetention();
+    if (this.#clients.running) return this.#armRetention();
     this.#log = null;
     await this.ctx.storage.deleteAll();
-  }
-
-  #startGrace(): void {
-    this.#clearGrace();
-    this.#graceTimer = setTimeout(() => {
-      this.#graceTimer = null;
-      if (this.#clients === 0 && this.#running) this.#abort.abort();
-    }, this.#graceMs);
-  }
-
-  #clearGrace(): void {
-    if (this.#graceTimer !== null) clearTimeout(this.#graceTimer);
-    this.#graceTimer = null;
   }
 }
 

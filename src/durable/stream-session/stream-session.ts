@@ -11,7 +11,6 @@ import { RepairEngine } from "../../stream/repair-engine";
 import type {
   RepairAttemptRecord,
   RepairBounds,
-  RepairClock,
   RepairEvent,
   RepairFormat,
   RepairSummary,
@@ -24,13 +23,13 @@ import { coolingAsAnswer } from "../failover/key-dispatch";
 import { streamGuardInspector } from "../failover/stream-guard-inspector";
 import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
 import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "../health/session-counters";
-import { encodeHead } from "../session-head";
+import { framedStart } from "../session-head";
+import { SessionClients, sessionClock, settleWithin } from "../session-lifecycle";
 import { StreamEventLog, streamClientBody } from "./stream-event-log";
 
 export const STREAM_SESSION_ID_HEADER = "x-proxy-session-id";
 /** How long a session's events stay available for re-attach (as for Gemini sessions). */
 export const STREAM_SESSION_RETENTION_MS = 10 * 60_000;
-const REPORT_SETTLE_TIMEOUT_MS = 2_000;
 
 export type RepairWireFormat = "openai-chat" | "anthropic-messages";
 
@@ -67,23 +66,6 @@ const REPLACED_HEADERS = [
 
 const encoder = new TextEncoder();
 
-const realClock: RepairClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<boolean>((resolve) => {
-      if (signal?.aborted) return resolve(false);
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(true);
-      }, ms);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }),
-};
-
 /**
  * One protected OpenAI chat completions or Anthropic Messages stream (issue 12): owns the upstream attempts through
  * the repair engine (`src/stream/repair-engine.ts`), records every client event in SQLite, serves the client and any
@@ -94,11 +76,7 @@ const realClock: RepairClock = {
  */
 export class StreamSession extends DurableObject<Env> {
   #log: StreamEventLog | null = null;
-  readonly #abort = new AbortController();
-  #clients = 0;
-  #running = false;
-  #graceMs = 0;
-  #graceTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #clients = new SessionClients(0);
   readonly #views = new HealthViews({ parent: isolateHealthViews });
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -146,8 +124,7 @@ export class StreamSession extends DurableObject<Env> {
     if (log.getMeta("format") !== null) return errorResponse(409, "session already started");
     await this.#armRetention();
     log.setMeta("format", start.format);
-    this.#graceMs = start.graceMs;
-    this.#running = true;
+    this.#clients.begin(start.graceMs);
     const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
     recordSessionEvent(this.env, waitUntil, "stream.started");
     const format: RepairFormat<Record<string, unknown>> =
@@ -182,9 +159,9 @@ export class StreamSession extends DurableObject<Env> {
       },
       createAligner: (sent, prefix) =>
         prefix ? new PrefixAligner(sent, format.prefixTrimsWhitespace) : new ContinuationAligner(sent),
-      clock: realClock,
+      clock: sessionClock,
       bounds: start.bounds,
-      signal: this.#abort.signal,
+      signal: this.#clients.signal,
       onAttempt: (record: RepairAttemptRecord) => {
         if (record.mode === "continuation") recordSessionEvent(this.env, waitUntil, "stream.continuation");
         if (start.debug) {
@@ -220,42 +197,12 @@ export class StreamSession extends DurableObject<Env> {
 
   /** Answers `/start` at once (framing of `session-head.ts`): the head waits for the engine's first event. */
   #framedStart(log: StreamEventLog, first: Promise<RepairEvent | null>): Response {
-    const detach = this.#attachClient();
-    let inner: ReadableStreamDefaultReader<Uint8Array> | null = null;
-    const framed = new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        try {
-          if (inner === null) {
-            const ev = await first;
-            if (ev === null || ev.type === "http_error") {
-              const { status, headers, body } = httpErrorOf(ev);
-              controller.enqueue(encodeHead({ status, headers: [...headers] }));
-              controller.enqueue(encoder.encode(body));
-              controller.close();
-              detach();
-              return;
-            }
-            const client = this.#clientResponse(log, 0, detach);
-            inner = (client.body as ReadableStream<Uint8Array>).getReader();
-            controller.enqueue(encodeHead({ status: client.status, headers: [...client.headers] }));
-            return;
-          }
-          const step = await inner.read();
-          if (step.done) controller.close();
-          else controller.enqueue(step.value);
-        } catch (err) {
-          detach();
-          try {
-            controller.error(err);
-          } catch {}
-        }
-      },
-      cancel: (reason) => {
-        detach();
-        return inner?.cancel(reason);
-      },
-    });
-    return new Response(framed, { status: 200, headers: { "content-type": "application/octet-stream" } });
+    const detach = this.#clients.attach();
+    return framedStart(first, detach, (ev) =>
+      ev === null || ev.type === "http_error"
+        ? { kind: "error", ...httpErrorOf(ev) }
+        : { kind: "client", response: this.#clientResponse(log, 0, detach) },
+    );
   }
 
   async #pump(
@@ -276,8 +223,7 @@ export class StreamSession extends DurableObject<Env> {
       resolveFirst(next.value);
     }
     resolveFirst(null);
-    this.#running = false;
-    this.#clearGrace();
+    this.#clients.end();
     const ok =
       summary.result === "complete" || summary.result === "max_tokens" || summary.result === "blocked";
     const events: SessionEvent[] = [ok ? "stream.completed" : "stream.failed"];
@@ -310,19 +256,7 @@ export class StreamSession extends DurableObject<Env> {
     if (log.getMeta("format") === null) return errorResponse(404, "no such session");
     if (log.end?.result === "http_error") return errorResponse(410, "this session ended with an HTTP error");
     if (!Number.isInteger(from) || from < 0) return errorResponse(400, "from must be a non-negative integer");
-    return this.#clientResponse(log, from, this.#attachClient());
-  }
-
-  #attachClient(): () => void {
-    this.#clients++;
-    this.#clearGrace();
-    let attached = true;
-    return () => {
-      if (!attached) return;
-      attached = false;
-      this.#clients--;
-      if (this.#clients === 0 && this.#running) this.#startGrace();
-    };
+    return this.#clientResponse(log, from, this.#clients.attach());
   }
 
   #clientResponse(log: StreamEventLog, from: number, detach: () => void): Response {
@@ -337,30 +271,16 @@ export class StreamSession extends DurableObject<Env> {
   /** Sends the final session events and waits (bounded) for them and this session's health reports. */
   async #settleReports(events: SessionEvent[]): Promise<void> {
     const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
-    const done = Promise.all([sendSessionEvents(this.env, waitUntil, events), this.#views.settle()]);
-    const timer = new AbortController();
-    await Promise.race([done, realClock.sleep(REPORT_SETTLE_TIMEOUT_MS, timer.signal)]).catch(() => {});
-    timer.abort();
-    done.catch(() => {});
+    await settleWithin(
+      Promise.all([sendSessionEvents(this.env, waitUntil, events), this.#views.settle()]),
+      sessionClock,
+    );
   }
 
   override async alarm(): Promise<void> {
-    if (this.#running) return this.#armRetention();
+    if (this.#clients.running) return this.#armRetention();
     this.#log = null;
     await this.ctx.storage.deleteAll();
-  }
-
-  #startGrace(): void {
-    this.#clearGrace();
-    this.#graceTimer = setTimeout(() => {
-      this.#graceTimer = null;
-      if (this.#clients === 0 && this.#running) this.#abort.abort();
-    }, this.#graceMs);
-  }
-
-  #clearGrace(): void {
-    if (this.#graceTimer !== null) clearTimeout(this.#graceTimer);
-    this.#graceTimer = null;
   }
 }
 
