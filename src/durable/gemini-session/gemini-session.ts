@@ -6,9 +6,9 @@ import { DEFAULT_GRACE_MS } from "../../gemini/engine-config";
 import type { AttemptRecord, EngineBounds, EngineEvent, EngineSummary } from "../../gemini/engine-types";
 import type { RetryPrompts } from "../../gemini/types";
 import type { EndpointConfig } from "../../transport/endpoint";
-import { googleStatusFor } from "../../transport/errors";
 import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
 import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "../health/session-counters";
+import { sessionErrorResponse, startErrorOf } from "../session-errors";
 import { framedStart } from "../session-head";
 import { SessionClients, sessionClock, settleWithin } from "../session-lifecycle";
 import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-stream";
@@ -254,29 +254,9 @@ export class GeminiSession extends DurableObject<Env> {
 }
 
 function httpErrorOf(ev: EngineEvent | null): { status: number; headers: Headers; body: string } {
-  if (ev === null || ev.type !== "http_error") {
-    const status = 502;
-    const body = JSON.stringify({
-      error: { code: status, status: googleStatusFor(status), message: "gemini session failed to start" },
-    });
-    return {
-      status,
-      body,
-      headers: new Headers({
-        "content-type": "application/json; charset=UTF-8",
-        "x-proxy-error": "gemini_session",
-      }),
-    };
-  }
-  const headers = new Headers({ "content-type": ev.contentType });
-  if (!ev.passthrough) headers.set("x-proxy-error", ev.reason);
-  if (ev.retryAfter !== undefined) headers.set("retry-after", ev.retryAfter);
-  return { status: ev.status, headers, body: ev.body };
+  return startErrorOf(ev, "gemini_session", "gemini session");
 }
 
 function errorResponse(status: number, message: string): Response {
-  return new Response(JSON.stringify({ error: { code: status, status: googleStatusFor(status), message } }), {
-    status,
-    headers: { "content-type": "application/json; charset=UTF-8", "x-proxy-error": "gemini_session" },
-  });
+  return sessionErrorResponse("gemini_session", status, message);
 }

@@ -17,12 +17,12 @@ import type {
 } from "../../stream/repair-types";
 import type { StreamFormat } from "../../stream/stream-format";
 import type { EndpointConfig } from "../../transport/endpoint";
-import { googleStatusFor } from "../../transport/errors";
 import { dispatch } from "../failover/failover";
 import { coolingAsAnswer } from "../failover/key-dispatch";
 import { streamGuardInspector } from "../failover/stream-guard-inspector";
 import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
 import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "../health/session-counters";
+import { sessionErrorResponse, startErrorOf } from "../session-errors";
 import { framedStart } from "../session-head";
 import { SessionClients, sessionClock, settleWithin } from "../session-lifecycle";
 import { StreamEventLog, streamClientBody } from "./stream-event-log";
@@ -285,29 +285,9 @@ export class StreamSession extends DurableObject<Env> {
 }
 
 function httpErrorOf(ev: RepairEvent | null): { status: number; headers: Headers; body: string } {
-  if (ev === null || ev.type !== "http_error") {
-    const status = 502;
-    const body = JSON.stringify({
-      error: { code: status, status: googleStatusFor(status), message: "stream session failed to start" },
-    });
-    return {
-      status,
-      body,
-      headers: new Headers({
-        "content-type": "application/json; charset=UTF-8",
-        "x-proxy-error": "stream_session",
-      }),
-    };
-  }
-  const headers = new Headers({ "content-type": ev.contentType });
-  if (!ev.passthrough) headers.set("x-proxy-error", ev.reason);
-  if (ev.retryAfter !== undefined) headers.set("retry-after", ev.retryAfter);
-  return { status: ev.status, headers, body: ev.body };
+  return startErrorOf(ev, "stream_session", "stream session");
 }
 
 function errorResponse(status: number, message: string): Response {
-  return new Response(JSON.stringify({ error: { code: status, status: googleStatusFor(status), message } }), {
-    status,
-    headers: { "content-type": "application/json; charset=UTF-8", "x-proxy-error": "stream_session" },
-  });
+  return sessionErrorResponse("stream_session", status, message);
 }
