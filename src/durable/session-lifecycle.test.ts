@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { SessionClients, sessionClock, settleWithin } from "./session-lifecycle";
+import { endedWell, SessionClients, sessionClock, sessionEndLog, settleWithin } from "./session-lifecycle";
 
 describe("SessionClients", () => {
   beforeEach(() => {
@@ -68,5 +68,50 @@ describe("settleWithin", () => {
     };
     await settleWithin(new Promise(() => {}), clock, 2_000);
     expect(slept).toBe(2_000);
+  });
+});
+
+describe("session end", () => {
+  const summary = {
+    result: "max_tokens",
+    finishReason: "MAX_TOKENS",
+    attempts: [
+      { mode: "initial", outcome: "cut", reason: "eof" },
+      { mode: "continuation", outcome: "complete", reason: "stop" },
+    ],
+    continuations: 1,
+    recovered: true,
+    removedChars: 3,
+    answerChars: 40,
+  };
+
+  it("counts a model-ended generation as completed and anything else as failed", () => {
+    expect(["complete", "max_tokens", "blocked"].map((result) => endedWell({ ...summary, result }))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(["failed", "aborted", "http_error"].some((result) => endedWell({ ...summary, result }))).toBe(
+      false,
+    );
+  });
+
+  it("logs one line with the attempts' outcomes", () => {
+    const line = JSON.parse(
+      sessionEndLog(
+        "stream_session",
+        "abc",
+        { endpoint: { name: "primary" }, format: "openai-chat" },
+        summary,
+      ),
+    );
+    expect(line).toMatchObject({
+      msg: "stream_session",
+      session: "abc",
+      endpoint: "primary",
+      format: "openai-chat",
+      attempts: 2,
+      outcomes: ["initial:cut:eof", "continuation:complete:stop"],
+    });
   });
 });

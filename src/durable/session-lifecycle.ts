@@ -106,3 +106,42 @@ export class SessionClients {
     this.#graceTimer = null;
   }
 }
+
+/** What both engines' summaries hold that a session reports when it ends. */
+export interface SessionSummary {
+  result: string;
+  finishReason: string | null;
+  attempts: { mode: string; outcome: string; reason: string }[];
+  continuations: number;
+  recovered: boolean;
+  removedChars: number;
+  answerChars: number;
+}
+
+/** A generation the model ended (a block or the token limit included) counts as completed; anything else failed. */
+export function endedWell(summary: SessionSummary): boolean {
+  return summary.result === "complete" || summary.result === "max_tokens" || summary.result === "blocked";
+}
+
+/** The one log line of an ended session (`msg` names the object), with no request content and no secrets. */
+export function sessionEndLog(
+  msg: string,
+  session: string,
+  start: { endpoint: { name: string }; format: string },
+  summary: SessionSummary,
+): string {
+  return JSON.stringify({
+    msg,
+    session,
+    endpoint: start.endpoint.name,
+    format: start.format,
+    result: summary.result,
+    finish_reason: summary.finishReason,
+    attempts: summary.attempts.length,
+    continuations: summary.continuations,
+    recovered: summary.recovered,
+    removed_chars: summary.removedChars,
+    answer_chars: summary.answerChars,
+    outcomes: summary.attempts.map((a) => `${a.mode}:${a.outcome}:${a.reason}`),
+  });
+}

@@ -10,7 +10,7 @@ import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
 import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "../health/session-counters";
 import { sessionErrorResponse, startErrorOf } from "../session-errors";
 import { framedStart } from "../session-head";
-import { SessionClients, sessionClock, settleWithin } from "../session-lifecycle";
+import { endedWell, SessionClients, sessionClock, sessionEndLog, settleWithin } from "../session-lifecycle";
 import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-stream";
 import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
 import { readSessionStart, startOutcomeResponse } from "./gemini-start";
@@ -176,30 +176,14 @@ export class GeminiSession extends DurableObject<Env> {
       log.append(abortedChunk("the client disconnected"));
     }
     this.#clients.end();
-    const ok =
-      summary.result === "complete" || summary.result === "max_tokens" || summary.result === "blocked";
+    const ok = endedWell(summary);
     const events: SessionEvent[] = [ok ? "gemini.completed" : "gemini.failed"];
     if (summary.recovered) events.push("gemini.recovered");
     // Counted and reported before the log ends, so a client that saw the end also sees it in /health.
     await this.#settleReports(events);
     log.finish({ result: summary.result });
     await this.#armRetention();
-    console.log(
-      JSON.stringify({
-        msg: "gemini_session",
-        session: this.ctx.id.toString().slice(0, 12),
-        endpoint: start.endpoint.name,
-        format: start.format,
-        result: summary.result,
-        finish_reason: summary.finishReason,
-        attempts: summary.attempts.length,
-        continuations: summary.continuations,
-        recovered: summary.recovered,
-        removed_chars: summary.removedChars,
-        answer_chars: summary.answerChars,
-        outcomes: summary.attempts.map((a) => `${a.mode}:${a.outcome}:${a.reason}`),
-      }),
-    );
+    console.log(sessionEndLog("gemini_session", this.ctx.id.toString().slice(0, 12), start, summary));
   }
 
   #attach(from: number): Response {

@@ -24,7 +24,7 @@ import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
 import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "../health/session-counters";
 import { sessionErrorResponse, startErrorOf } from "../session-errors";
 import { framedStart } from "../session-head";
-import { SessionClients, sessionClock, settleWithin } from "../session-lifecycle";
+import { endedWell, SessionClients, sessionClock, sessionEndLog, settleWithin } from "../session-lifecycle";
 import { StreamEventLog, streamClientBody } from "./stream-event-log";
 
 export const STREAM_SESSION_ID_HEADER = "x-proxy-session-id";
@@ -224,30 +224,14 @@ export class StreamSession extends DurableObject<Env> {
     }
     resolveFirst(null);
     this.#clients.end();
-    const ok =
-      summary.result === "complete" || summary.result === "max_tokens" || summary.result === "blocked";
+    const ok = endedWell(summary);
     const events: SessionEvent[] = [ok ? "stream.completed" : "stream.failed"];
     if (summary.recovered) events.push("stream.recovered");
     // Counted before the log ends, so a client that saw the end also sees it in /health.
     await this.#settleReports(events);
     log.finish({ result: summary.result });
     await this.#armRetention();
-    console.log(
-      JSON.stringify({
-        msg: "stream_session",
-        session: this.ctx.id.toString().slice(0, 12),
-        endpoint: start.endpoint.name,
-        format: start.format,
-        result: summary.result,
-        finish_reason: summary.finishReason,
-        attempts: summary.attempts.length,
-        continuations: summary.continuations,
-        recovered: summary.recovered,
-        removed_chars: summary.removedChars,
-        answer_chars: summary.answerChars,
-        outcomes: summary.attempts.map((a) => `${a.mode}:${a.outcome}:${a.reason}`),
-      }),
-    );
+    console.log(sessionEndLog("stream_session", this.ctx.id.toString().slice(0, 12), start, summary));
   }
 
   #attach(from: number): Response {
