@@ -21,6 +21,7 @@ export default defineConfig({
           name: "unit",
           include: ["src/**/*.test.ts", "test/mocks/**/*.test.ts"],
           environment: "node",
+          setupFiles: ["test/support/fast-check-seed.ts"],
         },
       },
       {
