@@ -8,9 +8,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { WebSocket } from "ws";
 import { keepAliveAgent, timedRequest } from "./lib/client.mjs";
 import { registerScenario, startGeminiMock } from "./lib/gemini-mock.mjs";
+import { connectInspector } from "./lib/inspector.mjs";
 import { startMockProcess } from "./lib/mock-process.mjs";
 import { freePort, REPO_DIR, startWorkerd } from "./lib/workerd.mjs";
 
@@ -26,46 +26,6 @@ const CONCURRENCY = 4;
 const SAMPLING_INTERVAL_US = 100;
 const AUTH_TOKEN = "profile-token";
 const log = (line) => process.stderr.write(`profile: ${line}\n`);
-
-/** A tiny DevTools-protocol client over the inspector WebSocket. */
-async function inspect(port) {
-  let targets = [];
-  for (let i = 0; i < 50 && targets.length === 0; i++) {
-    try {
-      targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const target = targets.find((t) => /gateway/.test(`${t.title} ${t.url} ${t.id}`)) ?? targets[0];
-  if (!target) throw new Error("no inspector target");
-  const ws = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    ws.once("open", resolve);
-    ws.once("error", reject);
-  });
-  let nextId = 1;
-  const waiting = new Map();
-  ws.on("message", (data) => {
-    const msg = JSON.parse(data.toString());
-    if (msg.id && waiting.has(msg.id)) {
-      const { resolve, reject } = waiting.get(msg.id);
-      waiting.delete(msg.id);
-      if (msg.error) reject(new Error(`${msg.error.message}`));
-      else resolve(msg.result);
-    }
-  });
-  return {
-    title: target.title ?? target.id,
-    send: (method, params = {}) =>
-      new Promise((resolve, reject) => {
-        const id = nextId++;
-        waiting.set(id, { resolve, reject });
-        ws.send(JSON.stringify({ id, method, params }));
-      }),
-    close: () => ws.close(),
-  };
-}
 
 /** Self and inclusive sample time per function of a `Profiler.Profile`. */
 function summarize(profile) {
@@ -150,7 +110,7 @@ async function main() {
     },
   };
   const chosen = ROUTE === "all" ? Object.keys(routes) : [ROUTE];
-  const client = await inspect(inspectorPort);
+  const client = await connectInspector(inspectorPort);
   log(`inspector target: ${client.title}`);
   try {
     await client.send("Profiler.enable");
