@@ -7,9 +7,9 @@
  * where it has a thread of its own, is at least this.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { build } from "esbuild";
 import { cpuMs } from "./lib/cpu.mjs";
 import { REPORT_BATCH_DELAY_MS } from "./lib/scale-constants.mjs";
 import { REPO_DIR, startWorkerd } from "./lib/workerd.mjs";
@@ -23,8 +23,6 @@ const CLOSED_STEPS = quick ? [1, 16] : [1, 4, 16, 64];
 /** Round trips from an isolate to the object to weigh the model with: same metro, same continent, across an ocean. */
 const MODEL_RTTS_MS = [10, 80, 200];
 
-const wranglerRequire = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
-const { build } = wranglerRequire("esbuild");
 const log = (line) => process.stderr.write(`scale-sim: ${line}\n`);
 
 async function bundleDriver(dir) {

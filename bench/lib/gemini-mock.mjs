@@ -1,35 +1,14 @@
 /**
  * Loads the project's Gemini mock (`test/mocks/gemini.mock.ts`, which plays the model from a known
- * ground-truth answer) into plain Node: its modules import each other without file extensions, which
- * Node's type stripping cannot resolve, so they are bundled once with esbuild (already installed with
- * wrangler) into a temporary ES module.
+ * ground-truth answer) into plain Node through `importTypeScript`.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { importTypeScript } from "./ts-module.mjs";
 import { REPO_DIR } from "./workerd.mjs";
-
-// esbuild is not a direct dependency: resolve the copy wrangler itself uses, wherever npm placed it.
-const wranglerRequire = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
-const { build } = wranglerRequire("esbuild");
 
 /** Starts a `GeminiMock` on 127.0.0.1; returns `{ port, url, mock, close() }`. */
 export async function startGeminiMock() {
-  const dir = mkdtempSync(join(tmpdir(), "gateway-bench-gemini-mock-"));
-  const outfile = join(dir, "gemini-mock.mjs");
-  await build({
-    entryPoints: [join(REPO_DIR, "test/mocks/gemini.mock.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node22",
-    outfile,
-    logLevel: "silent",
-  });
-  const { GeminiMock } = await import(pathToFileURL(outfile).href);
-  rmSync(dir, { recursive: true, force: true });
+  const { GeminiMock } = await importTypeScript(join(REPO_DIR, "test/mocks/gemini.mock.ts"));
   const mock = new GeminiMock();
   const port = await mock.listen();
   const url = `http://127.0.0.1:${port}`;

@@ -15,10 +15,9 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { importTypeScript } from "../lib/ts-module.mjs";
 import { REPO_DIR } from "../lib/workerd.mjs";
 
 if (typeof globalThis.gc !== "function") {
@@ -26,9 +25,6 @@ if (typeof globalThis.gc !== "function") {
   const run = spawnSync(process.execPath, ["--expose-gc", ...process.argv.slice(1)], { stdio: "inherit" });
   process.exit(run.status ?? 1);
 }
-
-const wranglerRequire = createRequire(createRequire(import.meta.url).resolve("wrangler/package.json"));
-const { build } = wranglerRequire("esbuild");
 
 /** Bundles `ws-reader.ts` (from the work tree, or from `commit`) into an importable module. */
 async function loadReader(commit) {
@@ -47,16 +43,7 @@ async function loadReader(commit) {
     }
     entry = join(src, "ws-reader.ts");
   }
-  const outfile = join(dir, "ws-reader.mjs");
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    outfile,
-    logLevel: "silent",
-  });
-  const module = await import(pathToFileURL(outfile).href);
+  const module = await importTypeScript(entry);
   rmSync(dir, { recursive: true, force: true });
   return module;
 }
