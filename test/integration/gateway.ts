@@ -20,6 +20,20 @@ export function mockOrigin(name: string): string {
   return `http://127.0.0.1:${mockPort(name)}`;
 }
 
+let scenarioCounter = 0;
+/** A scenario id unique within this run (it also names the endpoint, so its health starts fresh). */
+export function uniqueScenario(prefix: string, label: string): string {
+  scenarioCounter += 1;
+  return `${prefix}-${label}-${Date.now().toString(36)}-${scenarioCounter}`;
+}
+
+/** PUTs a script to a mock's control URL; a mock that refuses it fails the test's setup loudly. */
+export async function putMockScript(url: string, script: unknown): Promise<void> {
+  const r = await fetch(url, { method: "PUT", body: JSON.stringify(script) });
+  if (!r.ok) throw new Error(`script failed: ${r.status}`);
+  await r.arrayBuffer();
+}
+
 export interface GatewayCall {
   response: Response;
   /** Resolves when every `waitUntil` task of the request finished. */

@@ -6,14 +6,10 @@
 import { settleHealthReports } from "../../src/durable/health/health-snapshot";
 import type { TransportKind } from "../../src/transport/endpoint";
 import type { SseObservation, SseScript } from "../mocks/sse-llm-script";
-import { callGateway, mockPort } from "./gateway";
+import { callGateway, mockPort, putMockScript, uniqueScenario } from "./gateway";
 
-let counter = 0;
 /** A scenario id unique within this run; also the endpoint's name, so its health starts fresh. */
-export function scenarioId(label: string): string {
-  counter += 1;
-  return `sg-${label}-${Date.now().toString(36)}-${counter}`;
-}
+export const scenarioId = (label: string): string => uniqueScenario("sg", label);
 
 const control = () => `http://127.0.0.1:${mockPort("sse-llm")}`;
 
@@ -22,12 +18,7 @@ export function targetUrl(target: "a" | "b", scenario: string): string {
 }
 
 export async function script(scenario: string, target: "a" | "b", value: SseScript): Promise<void> {
-  const r = await fetch(`${control()}/script/${scenario}/${target}`, {
-    method: "PUT",
-    body: JSON.stringify(value),
-  });
-  if (!r.ok) throw new Error(`script failed: ${r.status}`);
-  await r.arrayBuffer();
+  await putMockScript(`${control()}/script/${scenario}/${target}`, value);
 }
 
 export async function observed(scenario: string): Promise<Record<string, SseObservation>> {

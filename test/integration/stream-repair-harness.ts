@@ -3,20 +3,14 @@
  * with repair on that points at it, calls through the real Worker entry point, and readers of the client stream.
  */
 import type { ModelObservation, ModelScript } from "../mocks/model-script";
-import { callGateway, mockPort } from "./gateway";
+import { callGateway, mockPort, putMockScript, uniqueScenario } from "./gateway";
 
-let counter = 0;
-export function scenarioId(label: string): string {
-  counter += 1;
-  return `sr-${label}-${Date.now().toString(36)}-${counter}`;
-}
+export const scenarioId = (label: string): string => uniqueScenario("sr", label);
 
 const origin = () => `http://127.0.0.1:${mockPort("model")}`;
 
 export async function scriptModel(scenario: string, script: ModelScript): Promise<void> {
-  const r = await fetch(`${origin()}/__script/${scenario}`, { method: "PUT", body: JSON.stringify(script) });
-  if (!r.ok) throw new Error(`script failed: ${r.status}`);
-  await r.arrayBuffer();
+  await putMockScript(`${origin()}/__script/${scenario}`, script);
 }
 
 export async function modelObserved(scenario: string): Promise<ModelObservation> {
