@@ -28,6 +28,8 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
   const raw = withoutOperatorHeaders(g.raw, config.extraDroppedHeaders);
   const route = resolveProxyRoute(url.pathname, config, raw.headers.get(TOKEN_HEADER));
   const isUpgrade = isWebSocketUpgrade(raw);
+  // The query exactly as the client wrote it (a bare `?` kept), worked out once for every route below.
+  const search = rawSearch(url);
 
   if (route.kind === "generic") {
     const { url: target } = checkGenericTarget(route.scheme, route.hostPort, config.allowPrivateTargets);
@@ -35,14 +37,7 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
     g.log.target_host = target.host;
     if (isUpgrade) {
       const scheme = route.scheme === "https" || route.scheme === "wss" ? "wss" : "ws";
-      return relay(
-        g,
-        raw,
-        `${scheme}://${target.host}${route.rest}${rawSearch(url)}`,
-        "socket",
-        "generic",
-        false,
-      );
+      return relay(g, raw, `${scheme}://${target.host}${route.rest}${search}`, "socket", "generic", false);
     }
     if (route.scheme === "ws" || route.scheme === "wss") {
       throw new UpgradeRequiredError(
@@ -55,7 +50,7 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
       egress(
         {
           method: raw.method,
-          url: `${route.scheme}://${target.host}${route.rest}${rawSearch(url)}`,
+          url: `${route.scheme}://${target.host}${route.rest}${search}`,
           headers: raw.headers,
           body: raw.body,
           signal: raw.signal,
@@ -71,7 +66,7 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
   const { endpoint } = route;
   g.log.route = "preset";
   g.log.endpoint = endpoint.name;
-  if (isUpgrade) return relayPreset(g, raw, endpoint, route.rest);
+  if (isUpgrade) return relayPreset(g, raw, endpoint, route.rest, search);
   if (endpoint.gemini) {
     g.log.route = "gemini";
     // The session object's own work (reading the request, starting, its upstream call) counts as
@@ -81,7 +76,7 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
         g.env,
         g.ctx,
         raw,
-        { endpoint, rest: route.rest, search: rawSearch(url) },
+        { endpoint, rest: route.rest, search },
         {
           enabled: config.geminiSpecialHandling,
           aggressiveFallback: config.aggressiveFallback,
@@ -96,7 +91,7 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
   // Every OpenAI- or Anthropic-style streaming route is watched by the integrity guard (issue 12);
   // chat completions and Messages streams are repaired in a session where repair is on.
   const streamFormat = streamFormatFor(raw.method, route.rest);
-  const repairRoute = { endpoint, rest: route.rest, search: rawSearch(url) };
+  const repairRoute = { endpoint, rest: route.rest, search };
   const repairFormat = repairFormatFor(raw.method, repairRoute, config.streamRepair);
   let body: ReadableStream<Uint8Array> | Uint8Array | null = raw.body;
   if (repairFormat !== null) {
@@ -123,7 +118,7 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
   }
   const result = await dispatch(
     endpoint,
-    { method: raw.method, rest: route.rest, search: rawSearch(url), headers: raw.headers, body },
+    { method: raw.method, rest: route.rest, search, headers: raw.headers, body },
     {
       env: g.env,
       waitUntil: (promise) => g.ctx.waitUntil(promise),
@@ -157,6 +152,7 @@ function relayPreset(
   raw: Request,
   endpoint: EndpointConfig,
   rest: string,
+  search: string,
 ): Promise<Response> {
   const target = new URL(endpoint.targets[0]!.url);
   const scheme = target.protocol === "https:" ? "wss" : "ws";
@@ -168,12 +164,12 @@ function relayPreset(
     g.env,
     (p) => g.ctx.waitUntil(p),
     raw.headers,
-    rawSearch(g.url),
-    (headers, search) =>
+    search,
+    (headers, keyedSearch) =>
       relay(
         g,
         new Request(raw, { headers }),
-        `${scheme}://${target.host}${base}${rest}${search}`,
+        `${scheme}://${target.host}${base}${rest}${keyedSearch}`,
         endpoint.transport,
         endpoint.name,
         live,
