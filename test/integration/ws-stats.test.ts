@@ -51,6 +51,12 @@ describe("WebSocket relay: stats", () => {
     expect(alarm).not.toBeNull();
     expect(alarm!).toBeGreaterThanOrEqual(closedAt);
     expect(alarm!).toBeLessThanOrEqual(Date.now() + RELAY_STATS_RETENTION_MS);
+    // The deadline is the retention counted from the session's end, not merely some alarm after the close.
+    const stats = await runInDurableObject(stub, (_o, state) =>
+      state.storage.get<{ endedAt: number }>("stats"),
+    );
+    expect(stats!.endedAt).toBeGreaterThanOrEqual(closedAt);
+    expect(alarm).toBe(stats!.endedAt + RELAY_STATS_RETENTION_MS);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await runInDurableObject(stub, async (_o, state) => (await state.storage.list()).size)).toBe(0);
   });
