@@ -18,12 +18,13 @@
  * `MIN_CONTINUATION_OUTPUT_TOKENS` (a tiny budget would just produce another truncation) nor above the original.
  * Pure: the original request is never mutated.
  */
+import { reducedTokenLimit } from "../stream/continue-prompt";
 import { detectLanguageOrNull } from "../stream/language";
 import { renderRetryPrompt } from "../stream/prompts";
 import type { Content, GenerateContentRequest, PromptLanguage, RetryPrompts } from "./types";
 
-/** Floor for a reduced `maxOutputTokens` (capped by the client's own value). */
-export const MIN_CONTINUATION_OUTPUT_TOKENS = 256;
+/** Floor for a reduced `maxOutputTokens` (capped by the client's own value); one floor for every format. */
+export { MIN_CONTINUATION_OUTPUT_TOKENS } from "../stream/continue-prompt";
 /** Code points of the answer's end quoted in the continuation prompt. */
 export const TAIL_QUOTE_CHARS = 200;
 /** When the quote would start mid-word, it may start up to this many code points later, after whitespace. */
@@ -94,9 +95,7 @@ export function quotedTail(answer: string, chars = TAIL_QUOTE_CHARS): string {
 
 /** The `maxOutputTokens` for the next attempt (`undefined` when the client did not set one). */
 export function reducedMaxOutputTokens(original: number | undefined, produced: number): number | undefined {
-  if (typeof original !== "number" || !Number.isFinite(original)) return original;
-  const floor = Math.min(original, MIN_CONTINUATION_OUTPUT_TOKENS);
-  return Math.max(original - Math.max(0, Math.floor(produced)), floor);
+  return reducedTokenLimit(original, produced) as number | undefined;
 }
 
 function withBudget(req: GenerateContentRequest, produced: number | undefined): GenerateContentRequest {
