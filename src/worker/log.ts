@@ -4,6 +4,7 @@
  */
 
 import { isValidPathToken } from "./auth";
+import { splitFirstSegment } from "./route";
 
 const REDACTED = "[redacted]";
 
@@ -45,12 +46,8 @@ const SECRET_SHAPES = /\b(?:Bearer\s+[A-Za-z0-9._~+/-]+=*|sk-[A-Za-z0-9_-]{8,}|A
  * capabilities: whoever reads the log must not be able to re-attach.
  */
 export function loggedPath(url: URL, token: string | null, secrets: readonly string[] = []): string {
-  let path = url.pathname;
-  const slash = path.indexOf("/", 1);
-  const first = slash === -1 ? path.slice(1) : path.slice(1, slash);
-  if (first !== "" && isValidPathToken(token, first)) {
-    path = `/${REDACTED}${slash === -1 ? "" : path.slice(slash)}`;
-  }
+  const [first, rest] = splitFirstSegment(url.pathname);
+  const path = first !== "" && isValidPathToken(token, first) ? `/${REDACTED}${rest}` : url.pathname;
   return redact(path + url.search, secrets).replace(/^\/sessions\/[^/?]+/, "/sessions/[id]");
 }
 
