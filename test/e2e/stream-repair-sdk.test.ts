@@ -36,6 +36,9 @@ async function observed(scenario: string): Promise<ModelObservation> {
 }
 
 describe("OpenAI SDK on a repaired chat completions stream", () => {
+  const SCENARIO = "e2e-repair-openai";
+  const scriptOpenAI = (plan: Pick<ModelScript, "attempts" | "reasoning">) =>
+    scriptModel(SCENARIO, { format: "openai", prefix: "none", answer: ANSWER, ...plan });
   const client = new OpenAI({ apiKey: "sk-test", baseURL: `${origin}/repair-openai/v1`, maxRetries: 0 });
 
   async function read(): Promise<{ content: string; reasoning: string; usage: unknown }> {
@@ -58,29 +61,18 @@ describe("OpenAI SDK on a repaired chat completions stream", () => {
   }
 
   it("reads the ground truth to the end after three cuts, reasoning once and never sent back", async () => {
-    await scriptModel("e2e-repair-openai", {
-      format: "openai",
-      prefix: "none",
-      answer: ANSWER,
-      reasoning: REASONING,
-      attempts: CUTS,
-    });
+    await scriptOpenAI({ reasoning: REASONING, attempts: CUTS });
     const { content, reasoning, usage } = await read();
     expect(content).toBe(ANSWER);
     expect(reasoning).toBe(REASONING);
     expect(usage).toMatchObject({ completion_tokens: expect.any(Number) });
-    const seen = await observed("e2e-repair-openai");
+    const seen = await observed(SCENARIO);
     expect(seen.requests).toHaveLength(4);
     for (const r of seen.requests) expect(r.body).not.toContain("SECRET-REASONING");
   });
 
   it("raises an APIError when the gateway gives up", async () => {
-    await scriptModel("e2e-repair-openai", {
-      format: "openai",
-      prefix: "none",
-      answer: ANSWER,
-      attempts: GIVE_UP,
-    });
+    await scriptOpenAI({ attempts: GIVE_UP });
     const error = await read().then(
       (r) => new Error(`the SDK returned normally with ${JSON.stringify(r.content)}`),
       (e: unknown) => e,
@@ -90,6 +82,9 @@ describe("OpenAI SDK on a repaired chat completions stream", () => {
 });
 
 describe("Anthropic SDK on a repaired Messages stream", () => {
+  const SCENARIO = "e2e-repair-claude";
+  const scriptClaude = (attempts: AttemptPlan[]) =>
+    scriptModel(SCENARIO, { format: "anthropic", prefix: "anthropic", answer: ANSWER, attempts });
   const client = new Anthropic({ apiKey: "sk-ant-test", baseURL: `${origin}/repair-claude`, maxRetries: 0 });
   const request = {
     model: "mock-model",
@@ -98,27 +93,17 @@ describe("Anthropic SDK on a repaired Messages stream", () => {
   };
 
   it("finalMessage() is exactly the ground truth after three cuts", async () => {
-    await scriptModel("e2e-repair-claude", {
-      format: "anthropic",
-      prefix: "anthropic",
-      answer: ANSWER,
-      attempts: CUTS,
-    });
+    await scriptClaude(CUTS);
     const final = await client.messages.stream(request).finalMessage();
     expect(final.content).toHaveLength(1);
     expect(final.content[0]).toMatchObject({ type: "text", text: ANSWER });
     expect(final.stop_reason).toBe("end_turn");
-    const seen = await observed("e2e-repair-claude");
+    const seen = await observed(SCENARIO);
     expect(seen.requests.map((r) => r.mode)).toEqual(["fresh", "prefix", "prefix", "prefix"]);
   });
 
   it("raises an APIError when the gateway gives up", async () => {
-    await scriptModel("e2e-repair-claude", {
-      format: "anthropic",
-      prefix: "anthropic",
-      answer: ANSWER,
-      attempts: GIVE_UP,
-    });
+    await scriptClaude(GIVE_UP);
     const error = await client.messages
       .stream(request)
       .finalMessage()
