@@ -18,7 +18,7 @@
  * `MIN_CONTINUATION_OUTPUT_TOKENS` (a tiny budget would just produce another truncation) nor above the original.
  * Pure: the original request is never mutated.
  */
-import { reducedTokenLimit } from "../stream/continue-prompt";
+import { quotedAnswerTail, reducedTokenLimit } from "../stream/continue-prompt";
 import { detectLanguageOrNull } from "../stream/language";
 import { renderRetryPrompt } from "../stream/prompts";
 import type { Content, GenerateContentRequest, PromptLanguage, RetryPrompts } from "./types";
@@ -81,16 +81,7 @@ export function languageOf(
 
 /** The last `chars` code points of `answer`, starting after whitespace when that avoids a cut word. */
 export function quotedTail(answer: string, chars = TAIL_QUOTE_CHARS): string {
-  const cps = Array.from(answer);
-  if (cps.length <= chars) return answer;
-  let start = cps.length - chars;
-  for (let i = start; i < Math.min(cps.length - 1, start + TAIL_WORD_BOUNDARY_SLACK); i++) {
-    if (/\s/u.test(cps[i] ?? "")) {
-      start = i + 1;
-      break;
-    }
-  }
-  return cps.slice(start).join("");
+  return quotedAnswerTail(answer, chars, TAIL_WORD_BOUNDARY_SLACK);
 }
 
 /** The `maxOutputTokens` for the next attempt (`undefined` when the client did not set one). */

@@ -13,11 +13,15 @@ export const CONTINUE_TAIL_CHARS = 200;
 /** A quoted tail starts after a space found within this many code points, so it does not start mid-word. */
 const TAIL_WORD_SLACK_CHARS = 20;
 
-export function quotedAnswerTail(answer: string, chars = CONTINUE_TAIL_CHARS): string {
+export function quotedAnswerTail(
+  answer: string,
+  chars = CONTINUE_TAIL_CHARS,
+  wordSlackChars = TAIL_WORD_SLACK_CHARS,
+): string {
   const cps = Array.from(answer);
   if (cps.length <= chars) return answer;
   let start = cps.length - chars;
-  for (let i = start; i < Math.min(cps.length - 1, start + TAIL_WORD_SLACK_CHARS); i++) {
+  for (let i = start; i < Math.min(cps.length - 1, start + wordSlackChars); i++) {
     if (/\s/u.test(cps[i] ?? "")) {
       start = i + 1;
       break;
