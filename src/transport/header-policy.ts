@@ -140,7 +140,7 @@ export interface ExtraHeaderDrops {
 export const NO_EXTRA_HEADER_DROPS: ExtraHeaderDrops = { names: new Set(), prefixes: [] };
 
 /** True when the operator's list names `name` (lower case). */
-export function isExtraDroppedHeader(name: string, extra: ExtraHeaderDrops): boolean {
+function isExtraDroppedHeader(name: string, extra: ExtraHeaderDrops): boolean {
   return extra.names.has(name) || extra.prefixes.some((prefix) => name.startsWith(prefix));
 }
 

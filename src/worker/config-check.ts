@@ -64,7 +64,7 @@ export function checkConfig(sources: readonly VariableSource[]): ConfigCheck {
 }
 
 /** `config ok: N endpoints (M from ENDPOINTS), T targets; token: …`. */
-export function summarize(config: GatewayConfig): string {
+function summarize(config: GatewayConfig): string {
   const endpoints = [...config.endpoints.values()];
   const targets = endpoints.reduce((n, e) => n + e.targets.length, 0);
   const overridden = endpoints.filter((e) => config.overridden.has(e.name)).length;

@@ -224,7 +224,7 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
  * `DROP_REQUEST_HEADERS`: header names separated by commas or whitespace, matched case-insensitively;
  * `x-acme-*` drops every name with that prefix. Anything that is not a header name is refused.
  */
-export function parseHeaderDrops(raw: unknown): ExtraHeaderDrops {
+function parseHeaderDrops(raw: unknown): ExtraHeaderDrops {
   if (raw === undefined || raw === null || raw === "") return NO_EXTRA_HEADER_DROPS;
   if (typeof raw !== "string") {
     throw new ConfigError("DROP_REQUEST_HEADERS", "expected header names separated by commas");

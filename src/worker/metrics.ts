@@ -45,7 +45,7 @@ function formatSample(name: string, sample: Sample): string {
 }
 
 /** Renders families in order; a family with no samples still gets its HELP and TYPE. */
-export function formatFamilies(families: readonly Family[]): string {
+function formatFamilies(families: readonly Family[]): string {
   const lines: string[] = [];
   for (const f of families) {
     lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
