@@ -244,10 +244,14 @@ async function play(
     case "error":
       res.write(wire.error());
       return void res.end();
-    case "reset":
-      await new Promise((r) => setTimeout(r, 10));
-      res.socket?.resetAndDestroy();
+    case "reset": {
+      // The RST must follow the events already written: wait until the socket has handed them to the kernel
+      // (on loopback that is the client's receive buffer), then reset.
+      const socket = res.socket;
+      if (socket) await new Promise<void>((resolve) => socket.write("", () => resolve()));
+      socket?.resetAndDestroy();
       return;
+    }
     case "stall":
       await new Promise<void>((resolve) => req.socket.once("close", () => resolve()));
       return;
