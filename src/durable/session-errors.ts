@@ -7,10 +7,19 @@ import { googleStatusFor } from "../transport/errors";
  * `x-proxy-error` (`gemini_session`, `stream_session`), so a client can tell a session's own refusal from an upstream's.
  */
 export function sessionErrorResponse(proxyError: string, status: number, message: string): Response {
-  return new Response(JSON.stringify({ error: { code: status, status: googleStatusFor(status), message } }), {
-    status,
-    headers: { "content-type": "application/json; charset=UTF-8", "x-proxy-error": proxyError },
-  });
+  const { body, headers } = sessionError(proxyError, status, message);
+  return new Response(body, { status, headers });
+}
+
+function sessionError(
+  proxyError: string,
+  status: number,
+  message: string,
+): { body: string; headers: Headers } {
+  return {
+    body: JSON.stringify({ error: { code: status, status: googleStatusFor(status), message } }),
+    headers: new Headers({ "content-type": "application/json; charset=UTF-8", "x-proxy-error": proxyError }),
+  };
 }
 
 /**
@@ -24,17 +33,7 @@ export function startErrorOf(
 ): { status: number; headers: Headers; body: string } {
   if (ev === null || ev.type !== "http_error") {
     const status = 502;
-    const body = JSON.stringify({
-      error: { code: status, status: googleStatusFor(status), message: `${what} failed to start` },
-    });
-    return {
-      status,
-      body,
-      headers: new Headers({
-        "content-type": "application/json; charset=UTF-8",
-        "x-proxy-error": proxyError,
-      }),
-    };
+    return { status, ...sessionError(proxyError, status, `${what} failed to start`) };
   }
   const headers = new Headers({ "content-type": ev.contentType });
   if (!ev.passthrough) headers.set("x-proxy-error", ev.reason);
