@@ -22,6 +22,18 @@ export { StreamSession } from "../durable/stream-session/stream-session";
 
 type Handler = (request: IRequest, g: GatewayContext) => Response | Promise<Response>;
 
+/**
+ * The token form (`/{token}/health`, `/{token}/metrics`) of a gateway page. `/openai/health` is a
+ * preset path, not the token form of /health; without a configured token there is no token form, and
+ * an unknown first segment is the proxy's 404.
+ */
+function tokenForm(page: (g: GatewayContext, pathToken: string) => Promise<Response>): Handler {
+  return (req, g) =>
+    g.config.authToken === null || isProxyPrefix(g.config, req.params.token ?? "")
+      ? handleProxy(g)
+      : page(g, req.params.token ?? "");
+}
+
 const router = AutoRouter<IRequest, [GatewayContext]>({
   // Errors become responses in handleRequest, where the request id and secrets are known.
   catch: (error) => {
@@ -42,24 +54,8 @@ const routes: [method: "get" | "options" | "all", path: string, handler: Handler
   ["get", "/health", (_req, g) => handleHealth(g, null)],
   ["get", "/metrics", (_req, g) => handleMetrics(g, null)],
   ["get", "/sessions/:id", (req, g) => reattach(g, req.params.id ?? "")],
-  // `/openai/health` is a preset path, not the token form of /health; without a configured token there
-  // is no token form, and an unknown first segment is the proxy's 404.
-  [
-    "get",
-    "/:token/health",
-    (req, g) =>
-      g.config.authToken === null || isProxyPrefix(g.config, req.params.token ?? "")
-        ? handleProxy(g)
-        : handleHealth(g, req.params.token ?? ""),
-  ],
-  [
-    "get",
-    "/:token/metrics",
-    (req, g) =>
-      g.config.authToken === null || isProxyPrefix(g.config, req.params.token ?? "")
-        ? handleProxy(g)
-        : handleMetrics(g, req.params.token ?? ""),
-  ],
+  ["get", "/:token/health", tokenForm(handleHealth)],
+  ["get", "/:token/metrics", tokenForm(handleMetrics)],
   ["all", "*", (_req, g) => handleProxy(g)],
 ];
 for (const [method, path, handler] of routes) router[method](path, handler);
