@@ -80,6 +80,17 @@ export class SessionEventLog<T> {
     this.#wake();
   }
 
+  /**
+   * Ends a log whose engine failed unexpectedly: after events already given to clients, the format's explicit final
+   * error comes first, so no client (live or re-attaching) mistakes the cut for a clean end. A log that already ended
+   * is left as it is.
+   */
+  fail(why: string): void {
+    if (this.#end !== null) return;
+    if (this.#events.length > 0) this.append(this.#codec.interrupted(why));
+    this.finish({ result: "failed" });
+  }
+
   /** Resolves when an event is appended or the log ends. */
   changed(): Promise<void> {
     return new Promise((resolve) => this.#waiters.push(resolve));

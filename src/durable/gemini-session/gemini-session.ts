@@ -133,7 +133,7 @@ export class GeminiSession extends DurableObject<Env> {
     });
     const pump = this.#pump(engine, log, start, resolveFirst).catch((err: unknown) => {
       console.error(JSON.stringify({ msg: "gemini_session_crashed", error: String(err) }));
-      if (log.end === null) log.finish({ result: "failed" });
+      log.fail("the session failed");
       resolveFirst(null);
     });
     this.ctx.waitUntil(pump);

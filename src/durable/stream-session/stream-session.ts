@@ -178,17 +178,7 @@ export class StreamSession extends DurableObject<Env> {
     });
     const pump = this.#pump(engine, log, start, resolveFirst).catch((err: unknown) => {
       console.error(JSON.stringify({ msg: "stream_session_crashed", error: String(err) }));
-      if (log.end === null) {
-        if (log.length > 0) {
-          log.append(
-            GUARD_FORMATS[start.format].errorEvent({
-              reason: "truncated",
-              message: "gateway: the session failed",
-            }),
-          );
-        }
-        log.finish({ result: "failed" });
-      }
+      log.fail("the session failed");
       resolveFirst(null);
     });
     this.ctx.waitUntil(pump);
