@@ -61,12 +61,13 @@ function barPanel({ x, y, width, height, title, unit, groups, maxValue, referenc
 
 export function renderChart(r) {
   const lat = r.latency;
-  const latSides = ["floor", "socket_preset", "fetch_preset", "generic"].filter((k) => lat[k]);
+  const latSides = ["floor", "socket_preset", "fetch_preset", "generic", "portkey"].filter((k) => lat[k]);
   const latNames = {
     floor: "floor (bare Worker)",
     socket_preset: "socket preset",
     fetch_preset: "fetch preset",
     generic: "generic route",
+    portkey: "Portkey (Node)",
   };
   const latMax = niceCeiling(
     Math.max(0.5, ...latSides.flatMap((k) => [lat[k].added_p50_ms, lat[k].added_p99_ms])) * 1.15,

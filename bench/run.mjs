@@ -1,25 +1,29 @@
 /**
- * `npm run bench [-- --quick]`: measures what the gateway adds on top of talking to the upstream
- * directly, under plain `workerd serve` (DESIGN §9), with a bare pass-through Worker in the same
- * workerd as the floor. Prints a table, writes bench/results.json and bench/chart.svg (`--quick`: fewer rounds,
- * written to the git-ignored bench/out/ instead).
+ * `npm run bench [-- --quick] [-- --no-portkey]`: measures what the gateway adds on top of talking to the
+ * upstream directly, under plain `workerd serve` (DESIGN §9), with a bare pass-through Worker in the same
+ * workerd as the floor, and the Portkey gateway (Node, installed on demand into .tmp/portkey) beside them
+ * for the small JSON figures. Prints a table, writes bench/results.json and bench/chart.svg (`--quick`:
+ * fewer rounds, written to the git-ignored bench/out/ instead).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderChart } from "./chart.mjs";
 import { startGeminiMock } from "./lib/gemini-mock.mjs";
+import { portkeyComparison } from "./lib/goals.mjs";
 import { machineInfo } from "./lib/machine.mjs";
-import { largeBodies, latency, streaming, throughput } from "./lib/measure.mjs";
+import { checkSmallJson, largeBodies, latency, streaming, throughput } from "./lib/measure.mjs";
 import { geminiFirstEvent, protectedMemory } from "./lib/measure-gemini.mjs";
 import { streamGuardCost } from "./lib/measure-guard.mjs";
 import { geminiRepair, webSocketRoundTrip } from "./lib/measure-sessions.mjs";
 import { startMockProcess } from "./lib/mock-process.mjs";
+import { ensurePortkey, PORTKEY_VERSION, startPortkey } from "./lib/portkey.mjs";
 import { formatTable } from "./lib/report.mjs";
 import { nowMs } from "./lib/stats.mjs";
 import { REPO_DIR, rssBytes, rssSampler, startWorkerd } from "./lib/workerd.mjs";
 
 const AUTH_TOKEN = "bench-token";
 const quick = process.argv.includes("--quick");
+const withPortkey = !process.argv.includes("--no-portkey");
 const PLAN = quick
   ? {
       latency: { rounds: 3, perRound: 40, warmup: 20 },
@@ -52,11 +56,38 @@ const benchStart = nowMs();
 const log = (line) =>
   process.stderr.write(`bench: [${((nowMs() - benchStart) / 1000).toFixed(1)} s] ${line}\n`);
 
+/**
+ * Installs (once) and starts the Portkey side, pointed at the mock, and checks that a request through it
+ * comes back as the mock's answer. Resolves `{ portkey }` or `{ skipped }` with the reason.
+ */
+async function portkeySide(direct) {
+  if (!withPortkey) return { skipped: "--no-portkey" };
+  const install = await ensurePortkey(log);
+  if (!install.ok) return { skipped: install.reason };
+  log(`starting the Portkey gateway ${PORTKEY_VERSION} (Node) against the mock`);
+  let portkey;
+  try {
+    portkey = await startPortkey({ upstreamBase: `${direct}/json` });
+  } catch (error) {
+    return { skipped: `Portkey did not start: ${error.message.slice(0, 300)}` };
+  }
+  const wrong = await checkSmallJson(portkey.side);
+  if (wrong) {
+    await portkey.stop();
+    return { skipped: `Portkey did not pass the mock's answer through: ${wrong}` };
+  }
+  return { portkey };
+}
+
 async function main() {
   const started = nowMs();
   const mocks = await startMockProcess(join(REPO_DIR, "bench/lib/bench-mocks.mjs"), "startBenchMocks");
   const gemini = await startGeminiMock();
   const direct = `http://127.0.0.1:${mocks.httpPort}`;
+  const { portkey, skipped: portkeySkipped } = await portkeySide(direct);
+  if (portkeySkipped) log(`Portkey side skipped: ${portkeySkipped}`);
+  // Portkey joins the small JSON figures (latency and req/s) only; its CPU is its own Node process's.
+  const portkeySides = portkey ? { portkey: portkey.side } : {};
   const endpoints = {
     "bench-socket": { targets: [direct], transport: "socket" },
     "bench-fetch": { targets: [direct], transport: "fetch" },
@@ -98,7 +129,7 @@ async function main() {
       ...PLAN.memory,
     });
     log("latency at concurrency 1");
-    results.latency = await latency(sides, PLAN.latency);
+    results.latency = await latency({ ...sides, ...portkeySides }, PLAN.latency);
     log("throughput at concurrency 32 and 128");
     results.throughput = await throughput(
       {
@@ -107,9 +138,18 @@ async function main() {
         socket_preset: sides.socket_preset,
         fetch_preset: sides.fetch_preset,
         generic: sides.generic,
+        ...portkeySides,
       },
-      { concurrencies: [32, 128], workerdPid: workerd.pid, ...PLAN.throughput },
+      {
+        concurrencies: [32, 128],
+        workerdPid: workerd.pid,
+        cpuPids: portkey ? { portkey: portkey.pid } : {},
+        ...PLAN.throughput,
+      },
     );
+    results.portkey = portkey
+      ? { version: portkey.version, ...portkeyComparison(results) }
+      : { skipped: portkeySkipped };
     log("SSE streaming, 64 deltas every 20 ms");
     results.sse = await streaming(
       { direct, floor: sides.floor, socket_preset: sides.socket_preset },
@@ -158,6 +198,7 @@ async function main() {
   } finally {
     rss.stop();
     await workerd.stop();
+    await portkey?.stop();
     await mocks.close();
     await gemini.close();
   }
@@ -171,6 +212,11 @@ async function main() {
     gateway:
       "wrangler deploy --dry-run bundle under plain `workerd serve`, SQLite Durable Objects on local disk",
     floor: "a bare pass-through Worker (one fetch) in the same workerd process",
+    small_json:
+      "POST …/json/chat/completions with a 72-byte chat body and the same headers on every side; only the mock's own answer counts",
+    portkey: portkey
+      ? `@portkey-ai/gateway@${portkey.version} (build/start-server.js --headless, NODE_ENV=production) in its own Node ${process.version} process, x-portkey-provider: openai, x-portkey-custom-host: the mock's /json`
+      : `not run: ${portkeySkipped}`,
   };
   results.duration_s = Math.round((nowMs() - started) / 100) / 10;
   // A quick run is a smoke test: it must not replace the committed figures the README shows.

@@ -2,7 +2,9 @@
  * Upstream mocks for the bench, on 127.0.0.1. They do as little as possible, so the numbers measure the
  * gateway, not the mock:
  *
- * - `GET|POST /json`: a small JSON answer (the request body, if any, is read and discarded);
+ * - `GET|POST /json` and any path under `/json/`: a small JSON answer, a chat completion (the request body,
+ *   if any, is read and discarded). `POST /json/chat/completions` is the bench's small JSON request: an
+ *   OpenAI-style route that the Portkey gateway can also be pointed at (its custom host `…/json`);
  * - `GET /sse?n=64&gapMs=20`: `n` SSE events in the OpenAI chunk shape, the first at once, then one
  *   every `gapMs` (each event is its own write);
  * - `POST /chat/completions` and `POST /chat/unguarded` (query as for `/sse`): the same events, then a
@@ -62,8 +64,10 @@ function handle(req, res) {
   }
   req.resume();
   req.on("end", () => {
-    const chat = url.pathname.endsWith("/chat/completions") || url.pathname.endsWith("/chat/unguarded");
-    if (url.pathname.endsWith("/sse") || chat) {
+    const small = url.pathname === "/json" || url.pathname.startsWith("/json/");
+    const chat =
+      !small && (url.pathname.endsWith("/chat/completions") || url.pathname.endsWith("/chat/unguarded"));
+    if (!small && (url.pathname.endsWith("/sse") || chat)) {
       const n = Number(url.searchParams.get("n") ?? 64);
       const gapMs = Number(url.searchParams.get("gapMs") ?? 20);
       const last = chat ? `${FINISH_EVENT}data: [DONE]\n\n` : "data: [DONE]\n\n";

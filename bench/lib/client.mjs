@@ -84,11 +84,15 @@ export function sseArrivals(url, { agent, headers = {} } = {}) {
   });
 }
 
+const is2xx = (res) => res.status >= 200 && res.status < 300;
+
 /**
  * Closed-loop load: `concurrency` workers each send requests back to back for `durationMs`.
- * Returns completed requests per second and the count of non-2xx answers or errors.
+ * `request` holds the method, headers and body of each request; `isAnswer(res)` says whether a response
+ * counts as done (by default any 2xx). Returns completed requests per second and the count of other
+ * answers or errors.
  */
-export async function closedLoop(url, { concurrency, durationMs, agent }) {
+export async function closedLoop(url, { concurrency, durationMs, agent, request = {}, isAnswer = is2xx }) {
   const started = nowMs();
   const deadline = started + durationMs;
   let done = 0;
@@ -96,8 +100,8 @@ export async function closedLoop(url, { concurrency, durationMs, agent }) {
   const worker = async () => {
     while (nowMs() < deadline) {
       try {
-        const res = await timedRequest(url, { agent });
-        if (res.status >= 200 && res.status < 300) done++;
+        const res = await timedRequest(url, { agent, ...request });
+        if (isAnswer(res)) done++;
         else failed++;
       } catch {
         failed++;

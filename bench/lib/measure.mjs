@@ -10,6 +10,56 @@ import { median, percentile, round } from "./stats.mjs";
 /** Rotates a list by `k` (round k starts with a different side). */
 const rotate = (list, k) => list.map((_, i) => list[(i + k) % list.length]);
 
+/**
+ * The small JSON request of the latency and throughput figures: an OpenAI-style chat completion with a
+ * small body, answered by the mock's small completion (`POST /json/chat/completions`, bench-mocks.mjs).
+ * Every side sends the same method, body and headers; only the URL (and a routing header) differs.
+ */
+export const SMALL_JSON_PATH = "/json/chat/completions";
+const SMALL_JSON_BODY = Buffer.from(
+  JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "Say ok." }] }),
+);
+const SMALL_JSON_HEADERS = { "content-type": "application/json", authorization: "Bearer sk-bench" };
+
+/**
+ * A side is a base URL (the request goes to `base + SMALL_JSON_PATH`) or `{ url, headers }`: a full URL
+ * and extra headers (how the Portkey side is addressed: its own path and routing headers).
+ */
+function smallJsonRequest(side) {
+  const [url, extra] =
+    typeof side === "string" ? [`${side}${SMALL_JSON_PATH}`, {}] : [side.url, side.headers ?? {}];
+  return {
+    url,
+    request: { method: "POST", headers: { ...SMALL_JSON_HEADERS, ...extra }, body: SMALL_JSON_BODY },
+  };
+}
+
+/**
+ * Whether a response is the mock's small completion, passed through: a side that answered quickly with
+ * an error (or its own body) must never count as fast.
+ */
+export const isMockAnswer = (res) =>
+  res.status === 200 && res.text.includes('"id":"chatcmpl-bench"') && res.text.includes('"content":"ok"');
+
+/** One small JSON request to `side`: null when it came back as the mock's answer, else what came back. */
+export async function checkSmallJson(side) {
+  const { url, request } = smallJsonRequest(side);
+  try {
+    const res = await timedRequest(url, request);
+    return isMockAnswer(res) ? null : `answered ${res.status}: ${res.text.slice(0, 200)}`;
+  } catch (error) {
+    return `request failed: ${error.message}`;
+  }
+}
+
+function ensureMockAnswer(res, side, what) {
+  if (!isMockAnswer(res)) {
+    throw new Error(
+      `${what}: ${side} did not pass the mock's answer through (${res.status}): ${res.text.slice(0, 300)}`,
+    );
+  }
+}
+
 function ensureOk(res, side, what) {
   if (res.status < 200 || res.status >= 300) {
     throw new Error(`${what}: ${side} answered ${res.status}: ${res.text.slice(0, 300)}`);
@@ -17,24 +67,25 @@ function ensureOk(res, side, what) {
 }
 
 /**
- * Added latency at concurrency 1 (sequential keep-alive client). `sides` maps a name to a base URL;
- * `direct` must be one of them. Returns per side p50/p99 (median of round values) and the added
- * p50/p99 against direct.
+ * Added latency at concurrency 1 (sequential keep-alive client) for the small JSON request. `sides` maps
+ * a name to a side (see `smallJsonRequest`); `direct` must be one of them. Returns per side p50/p99
+ * (median of round values) and the added p50/p99 against direct.
  */
 export async function latency(sides, { rounds, perRound, warmup }) {
   const names = Object.keys(sides);
   const agents = Object.fromEntries(names.map((n) => [n, keepAliveAgent(1)]));
+  const requests = Object.fromEntries(names.map((n) => [n, smallJsonRequest(sides[n])]));
+  const once = (name) => timedRequest(requests[name].url, { agent: agents[name], ...requests[name].request });
   for (const name of names) {
-    for (let i = 0; i < warmup; i++)
-      ensureOk(await timedRequest(`${sides[name]}/json`, { agent: agents[name] }), name, "latency warm-up");
+    for (let i = 0; i < warmup; i++) ensureMockAnswer(await once(name), name, "latency warm-up");
   }
   const perSide = Object.fromEntries(names.map((n) => [n, { p50: [], p99: [] }]));
   for (let r = 0; r < rounds; r++) {
     for (const name of rotate(names, r)) {
       const times = [];
       for (let i = 0; i < perRound; i++) {
-        const res = await timedRequest(`${sides[name]}/json`, { agent: agents[name] });
-        ensureOk(res, name, "latency");
+        const res = await once(name);
+        ensureMockAnswer(res, name, "latency");
         times.push(res.ms);
       }
       perSide[name].p50.push(percentile(times, 50));
@@ -64,12 +115,16 @@ export async function latency(sides, { rounds, perRound, warmup }) {
 }
 
 /**
- * Requests per second at each concurrency (closed loop, keep-alive), the ratio to direct and to the
- * floor, and workerd's CPU time per completed request over each side's window (`/proc/<pid>/stat`;
- * only one side runs at a time, so the window's CPU is that side's, Durable Objects included).
+ * Requests per second of the small JSON request at each concurrency (closed loop, keep-alive; only
+ * answers that are the mock's count), the ratio to direct and to the floor, and the serving process's CPU
+ * time per completed request over each side's window (`/proc/<pid>/stat`; only one side runs at a time,
+ * so the window's CPU is that side's, Durable Objects included). The serving process is workerd unless
+ * `cpuPids` names another one for a side (Portkey's Node server).
  */
-export async function throughput(sides, { concurrencies, rounds, durationMs, workerdPid }) {
+export async function throughput(sides, { concurrencies, rounds, durationMs, workerdPid, cpuPids = {} }) {
   const names = Object.keys(sides);
+  const requests = Object.fromEntries(names.map((n) => [n, smallJsonRequest(sides[n])]));
+  const pidOf = (name) => cpuPids[name] ?? workerdPid;
   const out = {};
   for (const concurrency of concurrencies) {
     const perSide = Object.fromEntries(names.map((n) => [n, []]));
@@ -78,9 +133,15 @@ export async function throughput(sides, { concurrencies, rounds, durationMs, wor
     for (let r = 0; r < rounds; r++) {
       for (const name of rotate(names, r)) {
         const agent = keepAliveAgent(concurrency);
-        const cpuBefore = cpuMs(workerdPid);
-        const result = await closedLoop(`${sides[name]}/json`, { concurrency, durationMs, agent });
-        const cpuAfter = cpuMs(workerdPid);
+        const cpuBefore = cpuMs(pidOf(name));
+        const result = await closedLoop(requests[name].url, {
+          concurrency,
+          durationMs,
+          agent,
+          request: requests[name].request,
+          isAnswer: isMockAnswer,
+        });
+        const cpuAfter = cpuMs(pidOf(name));
         agent.destroy();
         perSide[name].push(result.rps);
         failures[name] += result.failed;
@@ -100,8 +161,9 @@ export async function throughput(sides, { concurrencies, rounds, durationMs, wor
           ratio: round(median(perSide[n]) / direct, 3),
           ratio_to_floor: floor ? round(median(perSide[n]) / floor, 3) : null,
           // Direct requests never touch workerd: its CPU there is idle noise, not a cost.
-          workerd_cpu_ms_per_request:
+          cpu_ms_per_request:
             n === "direct" || cpu[n].requests === 0 ? null : round(cpu[n].ms / cpu[n].requests, 4),
+          cpu_process: n === "direct" ? null : cpuPids[n] ? n : "workerd",
           failed: failures[n],
         },
       ]),

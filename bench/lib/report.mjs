@@ -7,6 +7,7 @@ const SIDE_LABELS = {
   socket_preset: "gateway, socket preset",
   fetch_preset: "gateway, fetch preset",
   generic: "gateway, generic route (socket)",
+  portkey: "Portkey gateway (Node)",
 };
 
 const fmt = (v, digits = 2) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits));
@@ -24,7 +25,7 @@ export function formatTable(r) {
   const out = [
     `Machine: ${m.cpu_model}, ${m.cores} cores, ${m.memory_gb} GB; ${m.platform}; Node ${m.node}; ${m.workerd}; ${m.date} (${r.mode} run)`,
     "",
-    "Latency, small JSON, concurrency 1 (ms; added = side − direct; ÷ floor = added ÷ the floor's added)",
+    "Latency, small JSON (POST …/chat/completions), concurrency 1 (ms; added = side − direct; ÷ floor = added ÷ the floor's added)",
     table(
       ["side", "p50", "p99", "added p50", "added p99", "p50 ÷ floor", "p99 ÷ floor"],
       Object.entries(r.latency).map(([k, v]) => [
@@ -38,7 +39,7 @@ export function formatTable(r) {
       ]),
     ),
     "",
-    "Throughput, small JSON, keep-alive client (req/s; ÷ direct, ÷ floor; workerd CPU ms per request from /proc)",
+    "Throughput, small JSON, keep-alive client (req/s; ÷ direct, ÷ floor; CPU ms per request of the serving process from /proc: workerd, or Portkey's Node)",
     table(
       [
         "side",
@@ -56,11 +57,11 @@ export function formatTable(r) {
         fmt(r.throughput.c32[k].rps, 0),
         fmt(r.throughput.c32[k].ratio, 3),
         fmt(r.throughput.c32[k].ratio_to_floor, 3),
-        fmt(r.throughput.c32[k].workerd_cpu_ms_per_request, 3),
+        fmt(r.throughput.c32[k].cpu_ms_per_request, 3),
         fmt(r.throughput.c128[k].rps, 0),
         fmt(r.throughput.c128[k].ratio, 3),
         fmt(r.throughput.c128[k].ratio_to_floor, 3),
-        fmt(r.throughput.c128[k].workerd_cpu_ms_per_request, 3),
+        fmt(r.throughput.c128[k].cpu_ms_per_request, 3),
       ]),
     ),
     "",
@@ -126,6 +127,15 @@ export function formatTable(r) {
   out.push(
     `workerd RSS: ${fmt(r.workerd_rss_startup_mb, 1)} MB after start-up, ${fmt(r.workerd_rss_peak_mb, 1)} MB peak over the whole run`,
   );
+  const pk = r.portkey;
+  if (pk && !pk.skipped) {
+    const c = (k, side) => fmt(pk[k][side], 2);
+    out.push(
+      `Portkey ${pk.version} (Node, same mock and request) ÷ us, socket preset / fetch preset: added p50 ${c("added_p50_ratio", "socket_preset")}× / ${c("added_p50_ratio", "fetch_preset")}×, added p99 ${c("added_p99_ratio", "socket_preset")}× / ${c("added_p99_ratio", "fetch_preset")}×; our req/s ÷ Portkey's at c=32 ${fmt(pk.rps_ratio.c32?.socket_preset, 2)}× / ${fmt(pk.rps_ratio.c32?.fetch_preset, 2)}×, at c=128 ${fmt(pk.rps_ratio.c128?.socket_preset, 2)}× / ${fmt(pk.rps_ratio.c128?.fetch_preset, 2)}×; CPU per request, Portkey ÷ workerd, c=32 ${fmt(pk.cpu_ratio.c32?.socket_preset, 2)}× / ${fmt(pk.cpu_ratio.c32?.fetch_preset, 2)}×`,
+    );
+  } else if (pk?.skipped) {
+    out.push(`Portkey: not measured: ${pk.skipped}`);
+  }
   out.push("", "Goals of issue 13 (one run)");
   out.push(
     table(
