@@ -1,4 +1,4 @@
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildHealthReport } from "../../src/durable/health/health-report";
 import { recordSessionEvent } from "../../src/durable/health/session-counters";
@@ -140,7 +140,7 @@ describe("health state: rate limits, success rate, /health, persistence", () => 
     expect(Math.abs(t2 - 150)).toBeLessThan(4.5 * Math.sqrt(n * 0.75 * 0.25));
   });
 
-  it("state survives a Durable Object restart and a fresh isolate view", async () => {
+  it("state survives a Durable Object restart at once, statistics once flushed, and a fresh isolate view learns it", async () => {
     const name = scenarioId("restart");
     const endpoint = endpointOf(name, [{ name: "t1" }, { name: "t2" }, { name: "dead" }], {
       consecutiveFailures: 2,
@@ -155,11 +155,33 @@ describe("health state: rate limits, success rate, /health, persistence", () => 
     const before = await buildHealthReport(healthEnv, [endpoint], h.clock.now);
     expect(before.endpoints[name]!.targets[2]!.state).toBe("ejected");
 
-    const stub = healthEnv.TARGET_HEALTH.get(healthEnv.TARGET_HEALTH.idFromName(name));
-    await evictDurableObject(stub);
+    const stub = () => healthEnv.TARGET_HEALTH.get(healthEnv.TARGET_HEALTH.idFromName(name));
+    // Statistics are written behind (at most STATS_FLUSH_INTERVAL_MS later, by the object's alarm); run the flush
+    // as its alarm would, then restart: everything /health showed is back.
+    expect(await runDurableObjectAlarm(stub())).toBe(true);
+    await evictDurableObject(stub());
     clearLocalHealthViews();
     const after = await buildHealthReport(healthEnv, [endpoint], h.clock.now);
     expect(after.endpoints[name]).toEqual(before.endpoints[name]);
+
+    // A decision is written at once: a new ejection survives a restart that comes before any flush.
+    h.clock.advance(31_000); // past the first ejection: the next request probes the dead target, which fails again
+    const probe = await h.send(endpoint);
+    await probe.response.arrayBuffer();
+    await h.settle();
+    const reEjected = (await buildHealthReport(healthEnv, [endpoint], h.clock.now)).endpoints[name]!
+      .targets[2]!;
+    expect(reEjected).toMatchObject({ state: "ejected", ejections: 2 });
+    await evictDurableObject(stub());
+    clearLocalHealthViews();
+    const restarted = (await buildHealthReport(healthEnv, [endpoint], h.clock.now)).endpoints[name]!
+      .targets[2]!;
+    expect(restarted).toMatchObject({
+      state: "ejected",
+      ejections: 2,
+      ejected_until: reEjected.ejected_until,
+      failures: reEjected.failures,
+    });
 
     // A fresh isolate view learns the ejection from the object and keeps traffic off the dead target.
     clearLocalHealthViews();

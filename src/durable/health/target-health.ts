@@ -6,26 +6,25 @@
  * A thin entry point: every decision is made by the pure modules `health-policy.ts` and
  * `health-stats.ts`. Time comes from the caller (`at` of each outcome, `now` of each call), which
  * keeps the object deterministic under a fake clock in tests; it defaults to `Date.now()`.
- * Records are written to SQLite on every change and read back in the constructor, so the state
- * survives eviction and restarts.
+ * Records are read back from SQLite in the constructor, so the state survives eviction and restarts.
+ * A change that alters a decision (ejection, return to service, rate-limit or key cool-down, probe
+ * claim, `failing`) is written at once; a change of routine statistics only marks the record dirty,
+ * and dirty records are written by an alarm at most `STATS_FLUSH_INTERVAL_MS` later
+ * (`write-behind.ts`): a crash loses at most that much of the statistics, never a decision.
  *
  * The sessions object also keeps the registry of endpoints that have seen traffic, so `/health` can
  * list the endpoints in use without waking one object per configured preset: an endpoint's object
  * registers itself there on its first reported outcome and again at most every
  * `REGISTRY_REFRESH_MS` while it has traffic. An entry not refreshed for `REGISTRY_TTL_MS` expires:
- * an alarm deletes it, and the listing never shows it.
+ * an alarm deletes it, and the listing never shows it. One alarm serves both jobs: it is set for the
+ * earlier of the two due times, and each run does whichever is due.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { KeyOutcome, KeyRecord } from "../../keys/key-state";
-import {
-  applyOutcomes,
-  claimProbe,
-  type HealthPolicy,
-  type Outcome,
-  type TargetRecord,
-} from "./health-policy";
+import { claimProbe, type HealthPolicy, type Outcome, type TargetRecord } from "./health-policy";
 import { KeyRecordStore } from "./key-records";
 import { type CounterDeltas, SESSIONS_OBJECT_NAME } from "./session-counters";
+import { applyOutcomesClassified } from "./write-behind";
 
 /** An endpoint without traffic for this long leaves the registry (and the default `/health` listing). */
 export const REGISTRY_TTL_MS = 7 * 24 * 60 * 60_000;
@@ -33,6 +32,10 @@ export const REGISTRY_TTL_MS = 7 * 24 * 60 * 60_000;
 export const REGISTRY_REFRESH_MS = 60 * 60_000;
 /** Storage key (sessions object) of the time the registry's expiry alarm was set for. */
 const REGISTRY_ALARM_KEY = "registry_alarm_at";
+/** Routine statistics reach SQLite at most this long after they changed (a crash loses at most this much). */
+export const STATS_FLUSH_INTERVAL_MS = 1_000;
+/** Storage key of the time the statistics flush was scheduled for (so a shared alarm knows what is due). */
+const STATS_ALARM_KEY = "stats_alarm_at";
 
 interface RegistryEnv {
   TARGET_HEALTH: DurableObjectNamespace<TargetHealth>;
@@ -51,6 +54,11 @@ export interface SyncRequest {
   endpoint?: string;
   /** Key-pool outcomes not yet reported (issue 14), in order. */
   keyOutcomes?: KeyOutcome[];
+  /**
+   * Write every changed record at once instead of writing routine statistics behind (bench only:
+   * `bench/scale-sim.mjs` measures the object both ways in one run).
+   */
+  writeThrough?: boolean;
 }
 
 export interface SyncResponse {
@@ -66,6 +74,10 @@ export class TargetHealth extends DurableObject<RegistryEnv> {
   readonly #keys: KeyRecordStore;
   /** When this endpoint's object last registered the endpoint (null: not yet). */
   #registeredAt: number | null;
+  /** Targets whose routine statistics changed since their last write (`STATS_FLUSH_INTERVAL_MS`). */
+  readonly #dirty = new Set<string>();
+  /** True while a statistics flush is scheduled in this instance's lifetime. */
+  #flushScheduled = false;
 
   constructor(ctx: DurableObjectState, env: RegistryEnv) {
     super(ctx, env);
@@ -92,23 +104,60 @@ export class TargetHealth extends DurableObject<RegistryEnv> {
     if (request.endpoint !== undefined && request.outcomes.length > 0 && this.#registrationDue(now)) {
       await this.#register(request.endpoint, now);
     }
-    const changed = applyOutcomes(this.#records, request.outcomes, request.policy, request.targets);
+    const { changed, decisive } = applyOutcomesClassified(
+      this.#records,
+      request.outcomes,
+      request.policy,
+      request.targets,
+    );
     let probeClaimed = false;
     if (request.claimProbe !== undefined) {
       const record = this.#records[request.claimProbe];
       if (record && claimProbe(record, now, request.policy)) {
         probeClaimed = true;
         changed.add(request.claimProbe);
+        decisive.add(request.claimProbe);
       }
     }
+    const writeThrough = request.writeThrough === true;
     for (const url of changed) {
-      this.ctx.storage.sql.exec(
-        "INSERT OR REPLACE INTO targets (url, record) VALUES (?, ?)",
-        url,
-        JSON.stringify(this.#records[url]),
-      );
+      if (writeThrough || decisive.has(url)) this.#writeTarget(url);
+      else this.#dirty.add(url);
     }
-    return { records: this.#records, probeClaimed, keys: this.#keys.apply(request.keyOutcomes) };
+    const keys = this.#keys.apply(request.keyOutcomes, writeThrough);
+    if (this.#dirty.size > 0 || this.#keys.dirty) await this.#scheduleFlush();
+    return { records: this.#records, probeClaimed, keys };
+  }
+
+  #writeTarget(url: string): void {
+    this.ctx.storage.sql.exec(
+      "INSERT OR REPLACE INTO targets (url, record) VALUES (?, ?)",
+      url,
+      JSON.stringify(this.#records[url]),
+    );
+    this.#dirty.delete(url);
+  }
+
+  /** Writes every dirty record (targets and keys). */
+  #flushStats(): void {
+    for (const url of this.#dirty) this.#writeTarget(url);
+    this.#keys.flush();
+    this.#flushScheduled = false;
+  }
+
+  /** Makes sure a flush is due within `STATS_FLUSH_INTERVAL_MS` (one alarm write per interval at most). */
+  async #scheduleFlush(): Promise<void> {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    const at = Date.now() + STATS_FLUSH_INTERVAL_MS;
+    this.ctx.storage.kv.put(STATS_ALARM_KEY, at);
+    await this.#armAlarm(at);
+  }
+
+  /** Sets the alarm to `at` unless it is already set earlier. */
+  async #armAlarm(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
   #registrationDue(now: number): boolean {
@@ -165,32 +214,45 @@ export class TargetHealth extends DurableObject<RegistryEnv> {
   }
 
   /**
-   * The registry's expiry: deletes the entries due by the time this alarm was set for (or by now, if later), then
-   * schedules the next one. Only the sessions object ever sets an alarm.
+   * The one alarm of the object. It ran for the earlier of the two due times it serves (or now, if later): the
+   * statistics flush (any object with dirty records) and the registry's expiry (the sessions object). Each job whose
+   * time has come runs (the expiry deletes the entries due by its time, then schedules the next one); a job not yet
+   * due gets the alarm again. An alarm set before the flush existed has no flush time and is the registry's.
    */
   override async alarm(): Promise<void> {
-    const scheduled = this.ctx.storage.kv.get(REGISTRY_ALARM_KEY);
-    const due = Math.max(Date.now(), typeof scheduled === "number" ? scheduled : 0);
-    this.ctx.storage.kv.delete(REGISTRY_ALARM_KEY);
-    await this.registeredEndpoints(due);
-    await this.#scheduleRegistryExpiry();
+    const kv = this.ctx.storage.kv;
+    const stats = kv.get(STATS_ALARM_KEY);
+    const registry = kv.get(REGISTRY_ALARM_KEY);
+    const statsAt = typeof stats === "number" ? stats : null;
+    const registryAt = typeof registry === "number" ? registry : statsAt === null ? 0 : null;
+    const ranFor = Math.max(Date.now(), Math.min(statsAt ?? Infinity, registryAt ?? Infinity));
+    // Whatever is dirty is written now (records dirtied after an earlier flush included).
+    kv.delete(STATS_ALARM_KEY);
+    this.#flushStats();
+    if (registryAt === null) return;
+    if (registryAt <= ranFor) {
+      kv.delete(REGISTRY_ALARM_KEY);
+      await this.registeredEndpoints(Math.max(Date.now(), registryAt));
+      await this.#scheduleRegistryExpiry();
+    } else {
+      await this.#armAlarm(registryAt);
+    }
   }
 
-  /** Sets the alarm for the oldest entry's expiry (none when the registry is empty). */
+  /** Sets the alarm for the oldest entry's expiry (none when the registry is empty and no flush waits). */
   async #scheduleRegistryExpiry(): Promise<void> {
     const oldest = this.#registry()
       .exec<{ t: number | null }>("SELECT min(last_seen) AS t FROM endpoint_registry")
       .one().t;
+    const kv = this.ctx.storage.kv;
     if (oldest === null) {
-      this.ctx.storage.kv.delete(REGISTRY_ALARM_KEY);
-      await this.ctx.storage.deleteAlarm();
+      kv.delete(REGISTRY_ALARM_KEY);
+      if (kv.get(STATS_ALARM_KEY) === undefined) await this.ctx.storage.deleteAlarm();
       return;
     }
     const at = oldest + REGISTRY_TTL_MS;
-    const current = await this.ctx.storage.getAlarm();
-    if (current !== null && current <= at) return;
-    this.ctx.storage.kv.put(REGISTRY_ALARM_KEY, at);
-    await this.ctx.storage.setAlarm(at);
+    if (kv.get(REGISTRY_ALARM_KEY) !== at) kv.put(REGISTRY_ALARM_KEY, at);
+    await this.#armAlarm(at);
   }
 
   /** The endpoint's records, keyed by target URL (targets never reported are absent). */
