@@ -55,9 +55,7 @@ export async function ensurePortkey(log) {
   const [cmd, argv] = npmCli?.endsWith(".js") ? [process.execPath, [npmCli, ...args]] : ["npm", args];
   const error = await new Promise((resolve) =>
     execFile(cmd, argv, { cwd: REPO_DIR, timeout: INSTALL_TIMEOUT_MS }, (err, _out, stderr) =>
-      resolve(
-        err ? `${err.message.split("\n")[0]} ${String(stderr).trim().split("\n").slice(-3).join(" ")}` : null,
-      ),
+      resolve(err ? npmErrorSummary(err, String(stderr)) : null),
     ),
   );
   if (error)
@@ -66,6 +64,15 @@ export async function ensurePortkey(log) {
     return { ok: false, reason: `npm install left no ${PORTKEY_PACKAGE}@${PORTKEY_VERSION} in .tmp/portkey` };
   }
   return { ok: true, installed: true };
+}
+
+/** npm's first error lines (its code and what it tried), not the whole log. */
+function npmErrorSummary(err, stderr) {
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.replace(/^npm error\s*/, "").trim())
+    .filter(Boolean);
+  return lines.slice(0, 2).join("; ") || err.message.split("\n")[0];
 }
 
 async function waitReady(url, child, logTail) {
