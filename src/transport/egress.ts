@@ -4,6 +4,7 @@ import { UpstreamConnectError, type UpstreamError, UpstreamTlsError } from "./er
 import { type EgressRequest, fetchEgress, UpstreamFetchError } from "./fetch-egress";
 import { sanitizeRequestHeaders } from "./header-policy";
 import { withResponseHeaders } from "./response-headers";
+import { readDeclaredBody, smallBodyLength } from "./small-body";
 import { sendViaSocket } from "./socket-http";
 import { type EgressTimeouts, resolveTimeouts } from "./timeouts";
 
@@ -23,7 +24,8 @@ import { type EgressTimeouts, resolveTimeouts } from "./timeouts";
  * and then continues with the unread rest of the client's stream. A body larger than the limit is
  * streamed without a copy; once part of it was written, it cannot be replayed, so that request does not
  * fall back after write. Byte-array bodies are always replayable. The copy is dropped as soon as the
- * socket attempt has a response head. A body held in memory by the caller (`HeldBody`: a Gemini
+ * socket attempt has a response head. A small body with a declared length (`SMALL_BODY_BYTES`) is read whole
+ * first, so it needs no record. A body held in memory by the caller (`HeldBody`: a Gemini
  * session's request) needs no record at all: the fallback sends the same pieces again, whatever their size.
  */
 
@@ -64,6 +66,8 @@ export function createEgress(transports: EgressTransports) {
       return tag(await transports.fetchEgress(clean, timeouts), "fetch", null);
     }
 
+    const small = smallBodyLength(clean.headers, clean.body);
+    if (small !== null) clean.body = await readDeclaredBody(clean.body as ReadableStream<Uint8Array>, small);
     const recorder =
       clean.body instanceof ReadableStream ? new BodyRecorder(clean.body, REPLAY_BUFFER_LIMIT_BYTES) : null;
     const attempt: SocketAttempt = { wroteRequest: false, receivedResponse: false };

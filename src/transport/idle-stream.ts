@@ -4,7 +4,7 @@
  */
 import { largeChunkReader } from "./byte-reader";
 import { UpstreamTimeoutError } from "./errors";
-import { raceTimeout } from "./timeouts";
+import { Watchdog } from "./watchdog";
 
 /**
  * Wraps `source` in a pull-based stream (so backpressure from the client still reaches the upstream)
@@ -17,24 +17,28 @@ export function watchIdle(
   onIdle: () => void,
 ): ReadableStream<Uint8Array> {
   const reader = largeChunkReader(source);
+  // One watchdog for the whole body rather than a timer per read (`watchdog.ts`).
+  const dog = new Watchdog<"idle">(({ ms }) => {
+    onIdle();
+    return new UpstreamTimeoutError("idle", ms, "after_response");
+  });
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
-          const { done, value } = await raceTimeout(
-            reader.read(),
-            idleTimeoutMs,
-            () => new UpstreamTimeoutError("idle", idleTimeoutMs, "after_response"),
-            onIdle,
-          );
-          if (done) controller.close();
-          else controller.enqueue(value);
+          const { done, value } = await dog.watch(reader.read(), "idle", idleTimeoutMs);
+          if (done) {
+            dog.stop();
+            controller.close();
+          } else controller.enqueue(value);
         } catch (error) {
+          dog.stop();
           controller.error(error);
           reader.cancel(error).catch(() => {});
         }
       },
       cancel(reason) {
+        dog.stop();
         return reader.cancel(reason);
       },
     },

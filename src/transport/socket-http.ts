@@ -1,4 +1,5 @@
 import { type ChunkReader, largeChunkReader } from "./byte-reader";
+import { concatBytes } from "./bytes";
 import { decodeBody, narrowAcceptEncoding, responseCoding } from "./content-coding";
 import type { SocketAttempt } from "./egress-policy";
 import {
@@ -23,7 +24,8 @@ import {
   serializeRequestHead,
 } from "./http1-writer";
 import { closeQuietly, openSocket } from "./socket-connect";
-import { type EgressTimeouts, raceTimeout } from "./timeouts";
+import type { EgressTimeouts } from "./timeouts";
+import { type Expiry, Watchdog } from "./watchdog";
 
 /**
  * One HTTP/1.1 request over a raw socket (`connect()`), the private egress path (DESIGN §6). The
@@ -50,6 +52,9 @@ export class ClientBodyError extends BadRequestError {
 }
 
 function noop(): void {}
+
+/** What a stalled socket was waiting for: the first response byte, or progress of a read or write after it. */
+type StallKind = "first_byte" | "idle";
 
 function asUpstreamError(error: unknown, phase: FailurePhase, what: string): Error {
   if (error instanceof UpstreamError || error instanceof BadRequestError) return error;
@@ -121,6 +126,14 @@ class Connection {
   #pending: ResponseEvent[] = [];
   #closed = false;
   #onClose: (() => void)[] = [];
+  /**
+   * Stall watchdogs, one for writes and one for reads (they overlap while a request body is still being written),
+   * instead of a timer per operation (see `watchdog.ts`).
+   */
+  readonly #writeDog = new Watchdog<StallKind>((e) => this.#stalled(e));
+  readonly #readDog = new Watchdog<StallKind>((e) => this.#stalled(e));
+  /** The timeout that closed the connection, once one did: it names the failure of every operation it broke. */
+  #timedOut: UpstreamTimeoutError | null = null;
   /** Resolves when the whole request was written; then the first-byte clock starts. */
   #requestWritten!: () => void;
   readonly #requestWrittenP = new Promise<void>((r) => {
@@ -144,6 +157,8 @@ class Connection {
   abort(reason?: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#writeDog.stop();
+    this.#readDog.stop();
     this.#reader.cancel(reason).catch(() => {});
     this.#writer.abort(reason).catch(() => {});
     closeQuietly(this.#socket);
@@ -155,16 +170,18 @@ class Connection {
     return this.#attempt.wroteRequest ? "after_write" : "before_write";
   }
 
+  /** A watchdog expired: the connection closes, and the operations it broke fail with the timeout. */
+  #stalled({ kind, ms }: Expiry<StallKind>): UpstreamTimeoutError {
+    const error = new UpstreamTimeoutError(kind, ms, this.#phase());
+    this.#timedOut ??= error;
+    this.abort(error);
+    return error;
+  }
+
   /** One socket write, watched for a stall (an upstream that stops reading). */
   async #write(bytes: Uint8Array): Promise<void> {
     this.#attempt.wroteRequest = true;
-    const ms = this.#timeouts.idleTimeoutMs;
-    await raceTimeout(
-      this.#writer.write(bytes),
-      ms,
-      () => new UpstreamTimeoutError("idle", ms, this.#phase()),
-      () => this.abort(),
-    );
+    await this.#writeDog.watch(this.#writer.write(bytes), "idle", this.#timeouts.idleTimeoutMs);
   }
 
   /**
@@ -173,26 +190,37 @@ class Connection {
    */
   async writeRequest(head: Uint8Array, body: RequestBody, framing: BodyFraming) {
     try {
-      await this.#write(head);
-      if (body instanceof Uint8Array) {
-        for (let at = 0; at < body.length; at += WRITE_SLICE_BYTES) {
-          await this.#write(body.subarray(at, at + WRITE_SLICE_BYTES));
-        }
-      } else if (body instanceof HeldBody) {
-        // Views of the held pieces: the body is written without a copy and stays intact for a resend.
-        for (const slice of body.slices()) {
-          await this.#write(slice);
-          if (this.#parser.done) break;
-        }
-      } else if (body) {
-        await this.#writeStream(body, framing);
+      const small = bodyBytesUpTo(body, WRITE_SLICE_BYTES);
+      if (small !== null) {
+        // Head and a small body in one write: one socket operation, and one TCP segment for a small request.
+        await this.#write(concatBytes([head, small], head.byteLength + small.byteLength));
+      } else {
+        await this.#write(head);
+        await this.#writeBody(body, framing);
       }
       this.#requestWritten();
     } catch (error) {
       if (error instanceof ClientBodyError) throw error;
-      throw asUpstreamError(error, this.#phase(), "writing the request failed");
+      throw this.#timedOut ?? asUpstreamError(error, this.#phase(), "writing the request failed");
     } finally {
       this.#writer.releaseLock();
+    }
+  }
+
+  /** A body too large for the head's write: in slices, held pieces or streamed reads. */
+  async #writeBody(body: RequestBody, framing: BodyFraming): Promise<void> {
+    if (body instanceof Uint8Array) {
+      for (let at = 0; at < body.length; at += WRITE_SLICE_BYTES) {
+        await this.#write(body.subarray(at, at + WRITE_SLICE_BYTES));
+      }
+    } else if (body instanceof HeldBody) {
+      // Views of the held pieces: the body is written without a copy and stays intact for a resend.
+      for (const slice of body.slices()) {
+        await this.#write(slice);
+        if (this.#parser.done) break;
+      }
+    } else if (body) {
+      await this.#writeStream(body, framing);
     }
   }
 
@@ -238,7 +266,7 @@ class Connection {
   async #readChunk(): Promise<Uint8Array | null> {
     const read = this.#reader.read();
     read.catch(() => {});
-    let kind: "first_byte" | "idle" = "idle";
+    let kind: StallKind = "idle";
     let ms = this.#timeouts.idleTimeoutMs;
     if (!this.#attempt.receivedResponse) {
       // If the read settles first (an early answer), the timer below never matters.
@@ -248,14 +276,9 @@ class Connection {
     }
     let result: ReadableStreamReadResult<Uint8Array>;
     try {
-      result = await raceTimeout(
-        read,
-        ms,
-        () => new UpstreamTimeoutError(kind, ms, this.#phase()),
-        () => this.abort(),
-      );
+      result = await this.#readDog.watch(read, kind, ms);
     } catch (error) {
-      throw asUpstreamError(error, this.#phase(), "reading the response failed");
+      throw this.#timedOut ?? asUpstreamError(error, this.#phase(), "reading the response failed");
     }
     if (result.done) return null;
     if (result.value.length > 0) this.#attempt.receivedResponse = true;
@@ -354,6 +377,14 @@ class Connection {
       { highWaterMark: 0 },
     );
   }
+}
+
+/** A byte-array or held body of at most `limit` bytes as one array (a held body's pieces joined); else null. */
+function bodyBytesUpTo(body: RequestBody, limit: number): Uint8Array | null {
+  if (body instanceof Uint8Array) return body.byteLength <= limit ? body : null;
+  if (body instanceof HeldBody && body.byteLength <= limit)
+    return concatBytes([...body.slices()], body.byteLength);
+  return null;
 }
 
 /** `new Response` refuses some reason phrases (non-token bytes); the status is what matters then. */

@@ -6,6 +6,7 @@ import {
   UpstreamResetError,
   UpstreamTimeoutError,
 } from "../../src/transport/errors";
+import { SMALL_BODY_BYTES } from "../../src/transport/small-body";
 import { sendViaSocket } from "../../src/transport/socket-http";
 import { DEFAULT_EGRESS_TIMEOUTS, type EgressTimeouts } from "../../src/transport/timeouts";
 import { RawTcpControl, type RawTcpStep, type ReceivedRequest } from "../mocks/rawtcp-protocol";
@@ -415,31 +416,68 @@ describe("socket egress: request body edge cases", () => {
   });
 
   it.each([
-    ["shorter", "100"],
-    ["longer", "10"],
-  ])("refuses a streamed body %s than its Content-Length as a client error", async (_, length) => {
-    const id = await mock.script([{ echo: true }]);
-    const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        c.enqueue(new Uint8Array(50));
-        c.close();
-      },
-    });
-    const err = await caught(
-      egress(
-        { method: "POST", url: mock.url(id), headers: new Headers({ "content-length": length }), body },
-        { transport: "socket", aggressiveFallback: true, timeouts: fast },
-      ),
-    );
-    expect(err).toBeInstanceOf(BadRequestError);
-    expect((err as BadRequestError).reason).toBe("client_body_error");
-    // Not replayed through fetch (a replay would have produced a response, not this error): the mock
-    // sees only the socket attempt, once its head has been processed.
-    let count = 0;
-    for (let i = 0; i < 100 && count === 0; i++) {
-      count = (await mock.received(id)).count;
-      if (count === 0) await new Promise((r) => setTimeout(r, 10));
-    }
-    expect(count).toBe(1);
-  });
+    ["shorter", 100, 50],
+    ["longer", 10, 50],
+  ])(
+    "refuses a small streamed body %s than its Content-Length before connecting",
+    async (_, length, sent) => {
+      const id = await mock.script([{ echo: true }]);
+      const err = await caught(
+        egress(
+          {
+            method: "POST",
+            url: mock.url(id),
+            headers: new Headers({ "content-length": String(length) }),
+            body: bytesStream(sent),
+          },
+          { transport: "socket", aggressiveFallback: true, timeouts: fast },
+        ),
+      );
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).reason).toBe("client_body_error");
+      // A body up to SMALL_BODY_BYTES is read whole before the socket opens: the upstream never saw the request.
+      expect((await mock.received(id)).count).toBe(0);
+    },
+  );
+
+  it.each([
+    ["shorter", SMALL_BODY_BYTES + 100, SMALL_BODY_BYTES + 50],
+    ["longer", SMALL_BODY_BYTES + 10, SMALL_BODY_BYTES + 50],
+  ])(
+    "refuses a large streamed body %s than its Content-Length as a client error",
+    async (_, length, sent) => {
+      const id = await mock.script([{ echo: true }]);
+      const err = await caught(
+        egress(
+          {
+            method: "POST",
+            url: mock.url(id),
+            headers: new Headers({ "content-length": String(length) }),
+            body: bytesStream(sent),
+          },
+          { transport: "socket", aggressiveFallback: true, timeouts: fast },
+        ),
+      );
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).reason).toBe("client_body_error");
+      // Not replayed through fetch (a replay would have produced a response, not this error): the mock
+      // sees only the socket attempt, once its head has been processed.
+      let count = 0;
+      for (let i = 0; i < 100 && count === 0; i++) {
+        count = (await mock.received(id)).count;
+        if (count === 0) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(count).toBe(1);
+    },
+  );
 });
+
+/** A client body stream of `n` zero bytes in one chunk. */
+function bytesStream(n: number): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new Uint8Array(n));
+      c.close();
+    },
+  });
+}
