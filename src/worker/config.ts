@@ -5,6 +5,7 @@
  */
 
 import { resolveHealthPolicy } from "../durable/health/health-policy";
+import { HEALTH_SHARDING_VALUES, type HealthSharding } from "../durable/health/health-shards";
 import { parseGeminiEngineConfig } from "../gemini/engine-config";
 import type { RetryPrompts } from "../gemini/types";
 import { DEFAULT_STREAM_GUARD, parseStreamGuardConfig, type StreamGuardConfig } from "../stream/guard-config";
@@ -38,6 +39,7 @@ export interface GatewayVars {
   STREAM_GUARD?: string | object;
   STREAM_REPAIR_ENABLED?: string | boolean;
   STREAM_REPAIR?: string;
+  HEALTH_SHARDING?: string;
 }
 
 export type GeminiEngineConfig = ReturnType<typeof parseGeminiEngineConfig>;
@@ -66,6 +68,8 @@ export interface GatewayConfig {
    * and `STREAM_REPAIR` (the repair engine's bounds and grace period, the fields of `GEMINI_ENGINE`).
    */
   streamRepair: { enabled: boolean } & GeminiEngineConfig;
+  /** `HEALTH_SHARDING`: `region` (default) keeps endpoint health per continent, `off` in one object (`health-shards.ts`). */
+  healthSharding: HealthSharding;
 }
 
 /** Defaults of DESIGN §5, also shown by the dashboard. */
@@ -126,6 +130,7 @@ export const GATEWAY_VARIABLES = [
   "STREAM_GUARD",
   "STREAM_REPAIR_ENABLED",
   "STREAM_REPAIR",
+  "HEALTH_SHARDING",
 ] as const satisfies readonly (keyof GatewayVars)[];
 /** Fails to compile when a variable of `GatewayVars` is missing from `GATEWAY_VARIABLES` (the cache key). */
 type EveryVariableListed<Unlisted extends never> = Unlisted;
@@ -215,7 +220,22 @@ function parseConfigWith(vars: GatewayVars, check: Check): GatewayConfig {
       enabled: boolean("STREAM_REPAIR_ENABLED"),
       ...check(() => parseGeminiEngineConfig(vars.STREAM_REPAIR, "STREAM_REPAIR"), { bounds: {} }),
     },
+    healthSharding: check(() => parseHealthSharding(vars.HEALTH_SHARDING), "region"),
   };
+}
+
+/** `HEALTH_SHARDING`: one of `HEALTH_SHARDING_VALUES`, any case; unset or empty is `region`. */
+function parseHealthSharding(raw: unknown): HealthSharding {
+  if (raw === undefined || raw === null || raw === "") return "region";
+  const value = typeof raw === "string" ? raw.trim().toLowerCase() : raw;
+  const known = HEALTH_SHARDING_VALUES.find((v) => v === value);
+  if (known === undefined) {
+    throw new ConfigError(
+      "HEALTH_SHARDING",
+      `expected ${HEALTH_SHARDING_VALUES.join(" or ")}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return known;
 }
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;

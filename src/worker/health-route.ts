@@ -3,11 +3,13 @@
  * (DESIGN §10): the same report as Prometheus text.
  */
 import { buildHealthReport, type HealthReport } from "../durable/health/health-report";
+import { registeredEndpointNames } from "../durable/health/health-shards";
 import { readRegisteredEndpoints } from "../durable/health/session-counters";
 import type { EndpointConfig } from "../transport/endpoint";
 import { BadRequestError, UnauthorizedError } from "../transport/errors";
 import { isValidPathToken, isValidToken, TOKEN_HEADER } from "./auth";
 import type { GatewayContext } from "./context";
+import { requestRegion } from "./health-region";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics";
 import { splitFirstSegment } from "./route";
 import { publicTargetLabels } from "./target-label";
@@ -55,11 +57,12 @@ async function readHealthReport(
   }
   const wanted = g.url.searchParams.get("endpoint");
   let endpoints = [...config.endpoints.values()];
+  // The registry lists the endpoints in use and, by `<endpoint>#<region>`, the regional shards to merge.
+  const registered = await readRegisteredEndpoints(g.env).catch(() => null);
   if (!wanted && g.url.searchParams.get("all") !== "1") {
-    const used = await readRegisteredEndpoints(g.env).catch(() => null);
     // Without the registry, list everything rather than hide an endpoint.
-    if (used !== null) {
-      const inUse = new Set(used);
+    if (registered !== null) {
+      const inUse = registeredEndpointNames(registered);
       endpoints = endpoints.filter((e) => config.overridden.has(e.name) || inUse.has(e.name));
     }
   }
@@ -70,7 +73,11 @@ async function readHealthReport(
     if (missing.length > 0) throw new BadRequestError(`unknown endpoint(s): ${missing.join(", ")}`);
   }
   g.log.route = page;
-  return withPublicTargetNames(await buildHealthReport(g.env, endpoints), endpoints);
+  const report = await buildHealthReport(g.env, endpoints, Date.now, {
+    registered,
+    ownRegion: requestRegion(g),
+  });
+  return withPublicTargetNames(report, endpoints);
 }
 
 /**

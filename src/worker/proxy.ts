@@ -8,7 +8,6 @@ import { dispatch } from "../durable/failover/failover";
 import { openWithPoolKey } from "../durable/failover/key-dispatch";
 import { streamFormatFor, streamGuardInspector } from "../durable/failover/stream-guard-inspector";
 import { handleGeminiRequest } from "../durable/gemini-session/gemini-route";
-import { isolateHealthViews } from "../durable/health/health-snapshot";
 import { isWebSocketUpgrade, openRelay, UpgradeRequiredError } from "../durable/relay/relay-route";
 import {
   readRepairBody,
@@ -21,6 +20,7 @@ import { type ExtraHeaderDrops, withoutExtraHeaders } from "../transport/header-
 import { checkGenericTarget } from "./address-guard";
 import { TOKEN_HEADER } from "./auth";
 import type { GatewayContext } from "./context";
+import { requestHealthViews } from "./health-region";
 import { rawSearch, resolveProxyRoute } from "./route";
 
 export async function handleProxy(g: GatewayContext): Promise<Response> {
@@ -124,6 +124,7 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
       waitUntil: (promise) => g.ctx.waitUntil(promise),
       aggressiveFallback: config.aggressiveFallback,
       signal: raw.signal,
+      views: requestHealthViews(g), // the health shard of the request's region
       // Every attempt's egress call is marked for Server-Timing (the first start, the last answer).
       egress: (call, options) => g.timing.around(() => egress(call, options)),
       // The pool key of the last attempt, by fingerprint only.
@@ -174,7 +175,7 @@ function relayPreset(
         endpoint.name,
         live,
       ),
-    isolateHealthViews,
+    requestHealthViews(g),
   );
 }
 

@@ -1,9 +1,11 @@
 /**
  * The `/health` JSON (DESIGN §7). Field names are the public contract; extra fields are additive.
- * Reads each endpoint's `TargetHealth` object (after reporting this isolate's queued outcomes) and
- * the session counters.
+ * Reads each endpoint's `TargetHealth` objects (the unsharded one and each regional shard the
+ * registry lists, after reporting this isolate's queued outcomes), merges the shards
+ * (`health-merge.ts`), and adds the session counters.
  */
 import type { EndpointConfig, TargetConfig } from "../../transport/endpoint";
+import { mergeTargetJson, type RegionHealthJson } from "./health-merge";
 import {
   brokenRule,
   DEFAULT_HEALTH_POLICY,
@@ -13,10 +15,11 @@ import {
   reportedStateOf,
   type TargetRecord,
 } from "./health-policy";
+import { shardRegions } from "./health-shards";
 import { type HealthEnv, syncEndpoint } from "./health-snapshot";
 import { latencySummary, successRate } from "./health-stats";
 import { addKeyHealth, type KeyHealthFields } from "./key-health";
-import { readSessionCounters, type SessionCounters } from "./session-counters";
+import { readRegisteredEndpoints, readSessionCounters, type SessionCounters } from "./session-counters";
 
 export interface TargetHealthJson {
   url: string;
@@ -39,6 +42,8 @@ export interface TargetHealthJson {
   ejection_reason: string | null;
   /** For `failing`: the outlier rule it breaks (`consecutive_failures` or `success_rate`). */
   failing_reason: string | null;
+  /** With regional shards: each shard's state and counters, by region (`default`: the unsharded object). */
+  regions?: Record<string, RegionHealthJson>;
 }
 
 export interface EndpointHealthJson extends KeyHealthFields {
@@ -108,29 +113,86 @@ export function endpointHealthJson(
   return { targets: endpoint.targets.map((t) => targetHealthJson(t, records[t.url], now, policy)) };
 }
 
+/** Which shards to read: the registry's entries (read when absent; null: unknown) and the caller's region. */
+export interface ShardChoice {
+  registered?: readonly string[] | null;
+  ownRegion?: string | null;
+}
+
 /**
- * Builds the `/health` body for `endpoints`. An endpoint whose state cannot be read still appears,
- * with zeroed targets and an `error` string, rather than failing the whole report.
+ * One endpoint's entry merged from its shards' records (`regions` in the order read). A shard that cannot be
+ * read is left out and named in `error`; when none can be read the targets are zeroed.
+ */
+async function endpointEntry(
+  env: HealthEnv,
+  endpoint: EndpointConfig,
+  regions: readonly (string | null)[],
+  now: () => number,
+): Promise<EndpointHealthJson> {
+  let policy: HealthPolicy = DEFAULT_HEALTH_POLICY;
+  const read: { region: string | null; records: Record<string, TargetRecord> }[] = [];
+  const errors: string[] = [];
+  try {
+    policy = policyFor(endpoint);
+  } catch (error) {
+    errors.push(error instanceof Error ? error.message : String(error));
+  }
+  if (errors.length === 0) {
+    const results = await Promise.allSettled(regions.map((r) => syncEndpoint(endpoint, policy, env, now, r)));
+    results.forEach((result, i) => {
+      const region = regions[i] ?? null;
+      if (result.status === "fulfilled") read.push({ region, records: result.value });
+      else {
+        const message = result.reason instanceof Error ? result.reason.message : String(result.reason);
+        errors.push(region === null ? message : `${message} (region ${region})`);
+      }
+    });
+  }
+  const at = now();
+  const entry: EndpointHealthJson =
+    read.length === 0
+      ? endpointHealthJson(endpoint, {}, at)
+      : {
+          targets: endpoint.targets.map((t) =>
+            mergeTargetJson(
+              read.map(({ region, records }) => ({
+                region,
+                record: records[t.url],
+                json: targetHealthJson(t, records[t.url], at, policy),
+              })),
+            ),
+          ),
+        };
+  return errors.length === 0 ? entry : { ...entry, error: errors.join("; ") };
+}
+
+/**
+ * Builds the `/health` body for `endpoints`, each merged from its shards (`ShardChoice`). An endpoint whose
+ * state cannot be read still appears, with zeroed targets and an `error` string, rather than failing the whole
+ * report.
  */
 export async function buildHealthReport(
   env: HealthEnv,
   endpoints: readonly EndpointConfig[],
   now: () => number = Date.now,
+  shards: ShardChoice = {},
 ): Promise<HealthReport> {
-  const entries = await Promise.all(
-    endpoints.map(async (endpoint): Promise<[string, EndpointHealthJson]> => {
-      let policy: HealthPolicy;
-      try {
-        policy = policyFor(endpoint);
-        const records = await syncEndpoint(endpoint, policy, env, now);
-        return [endpoint.name, endpointHealthJson(endpoint, records, now(), policy)];
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        return [endpoint.name, { ...endpointHealthJson(endpoint, {}, now()), error: message }];
-      }
-    }),
+  const registered =
+    shards.registered !== undefined
+      ? shards.registered
+      : await readRegisteredEndpoints(env).catch(() => null);
+  const regionsOf = new Map(
+    endpoints.map((e) => [e.name, shardRegions(registered, e.name, shards.ownRegion ?? null)]),
   );
-  await addKeyHealth(env, endpoints, entries, now);
+  const entries = await Promise.all(
+    endpoints.map(
+      async (endpoint): Promise<[string, EndpointHealthJson]> => [
+        endpoint.name,
+        await endpointEntry(env, endpoint, regionsOf.get(endpoint.name) ?? [null], now),
+      ],
+    ),
+  );
+  await addKeyHealth(env, endpoints, entries, now, regionsOf);
   let sessions: SessionCounters;
   let sessionsError: string | undefined;
   try {

@@ -30,6 +30,10 @@
  * data crosses between callers), but an object whose reports are carried by another object's sync
  * cannot wait for them: a Gemini session therefore owns its views (`parent: isolateHealthViews`, so
  * it starts from what the isolate knows) and settles them before it ends.
+ *
+ * Regional shards (`health-shards.ts`): views made with a `region` talk to the endpoint's shard of that region
+ * (`<endpoint>#<region>`); the Worker takes the views of its request's region from `healthViewsFor()`. Views
+ * without a region, `isolateHealthViews` and the session objects' views among them, use the unsharded object.
  */
 import { applyKeyOutcomes, type KeyOutcome, type KeyRecord, keyStateOf } from "../../keys/key-state";
 import type { EndpointConfig } from "../../transport/endpoint";
@@ -41,6 +45,7 @@ import {
   stateOf,
   type TargetRecord,
 } from "./health-policy";
+import { shardName } from "./health-shards";
 import type { SyncResponse, TargetHealth } from "./target-health";
 
 /** How long a view is used before a background sync refreshes it. */
@@ -76,6 +81,8 @@ export interface HealthViewsOptions {
   parent?: HealthViews;
   /** Wall clock of the staleness guard (`SYNC_STALE_MS`); the health clock may be a test's fake. */
   wallClock?: () => number;
+  /** The region whose shard these views sync with; null or absent: the unsharded object. */
+  region?: string | null;
 }
 
 /** The caller whose context carries the endpoint's outcome-carrying sync. */
@@ -110,6 +117,7 @@ export class HealthViews {
   readonly #reportDelayMs: number;
   readonly #parent: HealthViews | null;
   readonly #wall: () => number;
+  readonly #region: string | null;
   /** Drains not yet finished, and the wake-ups of those waiting out a delay: for `settle()` only. */
   readonly #active = new Set<Promise<void>>();
   readonly #sleepers = new Set<() => void>();
@@ -118,6 +126,12 @@ export class HealthViews {
     this.#reportDelayMs = options.reportDelayMs ?? REPORT_BATCH_DELAY_MS;
     this.#parent = options.parent ?? null;
     this.#wall = options.wallClock ?? (() => Date.now());
+    this.#region = options.region ?? null;
+  }
+
+  /** The region whose shard these views sync with (null: the unsharded object). */
+  get region(): string | null {
+    return this.#region;
   }
 
   /**
@@ -355,9 +369,12 @@ export class HealthViews {
     view.syncedAt = now();
     const targets = targetUrls(endpoint);
     try {
-      const stub = env.TARGET_HEALTH.get(env.TARGET_HEALTH.idFromName(endpoint.name));
+      const stub = env.TARGET_HEALTH.get(
+        env.TARGET_HEALTH.idFromName(shardName(endpoint.name, this.#region)),
+      );
       const response = (await stub.sync({
         endpoint: endpoint.name,
+        ...(this.#region === null ? {} : { region: this.#region }),
         targets,
         policy,
         outcomes,
@@ -398,25 +415,41 @@ export class HealthViews {
   }
 }
 
-/** The views of this isolate, shared by every Worker request (data only; see the module comment). */
+/** The views of this isolate for the unsharded objects, shared by every Worker request (data only). */
 export const isolateHealthViews = new HealthViews();
+/** The isolate's views of each region's shards (an isolate normally sees one region). */
+const regionalViews = new Map<string, HealthViews>();
 
-/** `isolateHealthViews.sync()`: reports queued outcomes and returns the object's records (`/health`). */
+/** The isolate's views for requests of `region` (`isolateHealthViews` for null: the unsharded objects). */
+export function healthViewsFor(region: string | null): HealthViews {
+  if (region === null) return isolateHealthViews;
+  let views = regionalViews.get(region);
+  if (!views) {
+    views = new HealthViews({ region });
+    regionalViews.set(region, views);
+  }
+  return views;
+}
+
+/** `healthViewsFor(region).sync()`: reports queued outcomes and returns the shard's records (`/health`). */
 export function syncEndpoint(
   endpoint: EndpointConfig,
   policy: HealthPolicy,
   env: HealthEnv,
   now: () => number = Date.now,
+  region: string | null = null,
 ): Promise<Record<string, TargetRecord>> {
-  return isolateHealthViews.sync(endpoint, policy, env, now);
+  return healthViewsFor(region).sync(endpoint, policy, env, now);
 }
 
-/** `isolateHealthViews.settle()` (tests). */
-export function settleHealthReports(): Promise<void> {
-  return isolateHealthViews.settle();
+/** `settle()` of every view of the isolate (tests). */
+export async function settleHealthReports(): Promise<void> {
+  await isolateHealthViews.settle();
+  for (const views of regionalViews.values()) await views.settle();
 }
 
-/** `isolateHealthViews.clear()` (tests). */
+/** `clear()` of every view of the isolate (tests). */
 export function clearLocalHealthViews(): void {
   isolateHealthViews.clear();
+  for (const views of regionalViews.values()) views.clear();
 }

@@ -1,12 +1,14 @@
 /**
  * Adds each key pool's `keys` list to the `/health` endpoints (issue 14), from the key records the
- * endpoint's sync just brought into the isolate's views. A pool whose secret cannot be read is shown
+ * endpoint's syncs just brought into the isolate's views, merged over the regional shards read
+ * (`regionsOf`, see `health-merge.ts`). A pool whose secret cannot be read is shown
  * as `keys: []` with `keys_error` naming the secret (never its content).
  */
 import { resolveKeyPool } from "../../keys/fingerprint";
 import { type KeyHealthJson, keyHealthJson } from "../../keys/key-report";
 import type { EndpointConfig } from "../../transport/endpoint";
-import { type HealthEnv, isolateHealthViews } from "./health-snapshot";
+import { mergeKeyRecords } from "./health-merge";
+import { type HealthEnv, healthViewsFor } from "./health-snapshot";
 
 export interface KeyHealthFields {
   keys?: KeyHealthJson[];
@@ -18,6 +20,7 @@ export async function addKeyHealth(
   endpoints: readonly EndpointConfig[],
   entries: readonly [string, KeyHealthFields][],
   now: () => number,
+  regionsOf: ReadonlyMap<string, readonly (string | null)[]> = new Map(),
 ): Promise<void> {
   const byName = new Map(entries);
   for (const endpoint of endpoints) {
@@ -28,7 +31,9 @@ export async function addKeyHealth(
         endpoint.keys.secret,
         (env as unknown as Record<string, unknown>)[endpoint.keys.secret],
       );
-      entry.keys = keyHealthJson(pool, isolateHealthViews.keyRecords(endpoint), now());
+      const regions = regionsOf.get(endpoint.name) ?? [null];
+      const records = mergeKeyRecords(regions.map((r) => healthViewsFor(r).keyRecords(endpoint)));
+      entry.keys = keyHealthJson(pool, records, now());
     } catch (error) {
       entry.keys = [];
       entry.keys_error = error instanceof Error ? error.message : String(error);

@@ -1,5 +1,6 @@
 /**
- * `TargetHealth` Durable Object: one per endpoint (`idFromName(endpoint.name)`), SQLite-backed.
+ * `TargetHealth` Durable Object: one per endpoint (`idFromName(endpoint.name)`), or per endpoint and region
+ * (`idFromName("<endpoint>#<region>")`, see `health-shards.ts`), SQLite-backed.
  * Holds per-target outcome statistics, outlier-ejection and rate-limit state (DESIGN §3), and, in
  * the one instance named `SESSIONS_OBJECT_NAME`, the session counters of `/health`.
  *
@@ -22,6 +23,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { KeyOutcome, KeyRecord } from "../../keys/key-state";
 import { claimProbe, type HealthPolicy, type Outcome, type TargetRecord } from "./health-policy";
+import { shardName } from "./health-shards";
 import { KeyRecordStore } from "./key-records";
 import { type CounterDeltas, SESSIONS_OBJECT_NAME } from "./session-counters";
 import { applyOutcomesClassified } from "./write-behind";
@@ -54,6 +56,8 @@ export interface SyncRequest {
   endpoint?: string;
   /** Key-pool outcomes not yet reported (issue 14), in order. */
   keyOutcomes?: KeyOutcome[];
+  /** The region of this shard (`health-shards.ts`): it registers as `<endpoint>#<region>`. Absent: unsharded. */
+  region?: string;
   /**
    * Write every changed record at once instead of writing routine statistics behind (bench only:
    * `bench/scale-sim.mjs` measures the object both ways in one run).
@@ -102,7 +106,7 @@ export class TargetHealth extends DurableObject<RegistryEnv> {
   async sync(request: SyncRequest): Promise<SyncResponse> {
     const now = request.now ?? Date.now();
     if (request.endpoint !== undefined && request.outcomes.length > 0 && this.#registrationDue(now)) {
-      await this.#register(request.endpoint, now);
+      await this.#register(shardName(request.endpoint, request.region ?? null), now);
     }
     const { changed, decisive } = applyOutcomesClassified(
       this.#records,
@@ -194,7 +198,10 @@ export class TargetHealth extends DurableObject<RegistryEnv> {
     return sql;
   }
 
-  /** Sessions object: notes that an endpoint has seen traffic at `now` and makes sure the entry has a deadline. */
+  /**
+   * Sessions object: notes that an endpoint (or one of its regional shards, `<endpoint>#<region>`) has seen traffic
+   * at `now` and makes sure the entry has a deadline.
+   */
   async registerEndpoint(name: string, now: number = Date.now()): Promise<void> {
     this.#registry().exec(
       "INSERT INTO endpoint_registry (name, last_seen) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)",
