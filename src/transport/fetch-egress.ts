@@ -4,10 +4,12 @@
  * on every outbound fetch; nothing a Worker does removes it, which is why `socket` is the private path.
  */
 
-import { GatewayError, UpstreamError, UpstreamTimeoutError } from "./errors";
+import { GatewayError, UpstreamError, UpstreamResetError, UpstreamTimeoutError } from "./errors";
 import { sanitizeResponseHeaders } from "./header-policy";
 import { HeldBody, type RequestBody } from "./held-body";
 import { watchIdle } from "./idle-stream";
+import { SMALL_BODY_BYTES } from "./small-body";
+import { Watchdog } from "./watchdog";
 
 export interface EgressRequest {
   method: string;
@@ -73,14 +75,52 @@ export async function fetchEgress(req: EgressRequest, timeouts: FetchTimeouts): 
     req.signal?.removeEventListener("abort", onClientAbort);
   }
 
-  const body = upstream.body
-    ? watchIdle(upstream.body, timeouts.idleTimeoutMs, () => controller.abort())
-    : null;
-  return new Response(body, {
+  const init = {
     status: upstream.status,
     statusText: upstream.statusText,
     headers: sanitizeResponseHeaders(upstream.headers),
+  };
+  if (upstream.body && isSmallPlainBody(upstream.headers)) {
+    // A small answer (the usual JSON) is read whole by the runtime under one idle watch and handed over as bytes:
+    // no JavaScript pump per chunk. Streams and larger bodies pass through the idle watchdog chunk by chunk.
+    return new Response(await readSmallBody(upstream, timeouts.idleTimeoutMs, controller), init);
+  }
+  const body = upstream.body
+    ? watchIdle(upstream.body, timeouts.idleTimeoutMs, () => controller.abort())
+    : null;
+  return new Response(body, init);
+}
+
+/**
+ * A body of declared length up to `SMALL_BODY_BYTES` that the runtime does not decode (no content coding) and that
+ * is not an event stream (whose events are passed on as they come, whatever its length).
+ */
+function isSmallPlainBody(headers: Headers): boolean {
+  if (headers.has("content-encoding")) return false;
+  if (headers.get("content-type")?.toLowerCase().includes("text/event-stream")) return false;
+  const length = headers.get("content-length");
+  if (length === null || !/^\d{1,15}$/.test(length)) return false;
+  return Number(length) <= SMALL_BODY_BYTES;
+}
+
+async function readSmallBody(
+  upstream: Response,
+  idleTimeoutMs: number,
+  controller: AbortController,
+): Promise<ArrayBuffer> {
+  const dog = new Watchdog<"idle">(({ ms }) => {
+    controller.abort();
+    return new UpstreamTimeoutError("idle", ms, "after_response");
   });
+  try {
+    return await dog.watch(upstream.arrayBuffer(), "idle", idleTimeoutMs);
+  } catch (error) {
+    if (error instanceof GatewayError) throw error;
+    // Never a clean end after a failure: the body broke after the head, which the caller sees as this error.
+    throw new UpstreamResetError(`response body: ${describe(error)}`, "after_response", { cause: error });
+  } finally {
+    dog.stop();
+  }
 }
 
 /**

@@ -325,17 +325,34 @@ class Connection {
       throw new UpstreamProtocolError("response header value not representable", "after_response");
     }
     const init = { status: head.status, statusText: head.reason, headers: sanitizeResponseHeaders(headers) };
-    if (this.#parser.done && !this.#pending.some((e) => e.type === "body" && e.data.length > 0)) {
-      // Complete without body bytes (HEAD, 204, 304, Content-Length: 0): nothing left to read.
-      this.abort();
-      return makeResponse(null, init);
-    }
     const coding = responseCoding(init.headers.get("content-encoding"));
+    if (this.#parser.done) {
+      const body = this.#pendingBody();
+      if (body === null || coding === null) {
+        // The whole response came with its head (HEAD, 204, 304, or a small answer in the same reads): the socket
+        // closes now and the body is handed over as bytes, with no stream to pump through JavaScript.
+        this.abort();
+        return makeResponse(body, init);
+      }
+    }
     if (coding === null) return makeResponse(this.#bodyStream(), init);
     if (coding === "passthrough") return makeResponse(this.#bodyStream(), { ...init, encodeBody: "manual" });
     // Decoded like fetch() does; the encoded length no longer describes the body.
     init.headers.delete("content-length");
     return makeResponse(decodeBody(this.#bodyStream(), coding), init);
+  }
+
+  /** The body bytes parsed so far, joined (null when there are none). */
+  #pendingBody(): Uint8Array | null {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (const event of this.#pending) {
+      if (event.type !== "body" || event.data.length === 0) continue;
+      parts.push(event.data);
+      total += event.data.length;
+    }
+    if (total === 0) return null;
+    return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts, total);
   }
 
   #bodyStream(): ReadableStream<Uint8Array> {

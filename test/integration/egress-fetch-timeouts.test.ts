@@ -5,7 +5,7 @@
  */
 import { describe, expect, inject, it } from "vitest";
 import { egress } from "../../src/transport/egress";
-import { UpstreamTimeoutError } from "../../src/transport/errors";
+import { UpstreamResetError, UpstreamTimeoutError } from "../../src/transport/errors";
 import { RawTcpControl } from "../mocks/rawtcp-protocol";
 
 const mock = new RawTcpControl(inject("mockPorts"));
@@ -50,5 +50,53 @@ describe("fetch transport timeouts", () => {
     expect(text).toBe("hello");
     expect(error).toBeInstanceOf(UpstreamTimeoutError);
     expect((error as UpstreamTimeoutError).kind).toBe("idle");
+  });
+
+  // A small answer with a Content-Length is read whole before the response is handed on (no pump per chunk), so
+  // its failures come before the head reaches the caller: failover can still act, and nothing short is delivered.
+  it("a small declared body that goes silent is an idle timeout before any response", async () => {
+    const id = await mock.script([
+      { text: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nContent-Type: application/json\r\n\r\nhello" },
+      { hang: true },
+    ]);
+    const error = await egress(get(mock.url(id)), {
+      transport: "fetch",
+      aggressiveFallback: false,
+      timeouts,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamTimeoutError);
+    expect((error as UpstreamTimeoutError).kind).toBe("idle");
+    expect((error as UpstreamTimeoutError).phase).toBe("after_response");
+  });
+
+  it("a small declared body cut short is a reset, never a clean shorter body", async () => {
+    const id = await mock.script([
+      { text: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nContent-Type: application/json\r\n\r\nhello" },
+      { reset: true },
+    ]);
+    const outcome = await egress(get(mock.url(id)), {
+      transport: "fetch",
+      aggressiveFallback: false,
+      timeouts,
+    }).then(
+      async ({ response }) => ({ text: await response.text() }),
+      (e: unknown) => e,
+    );
+    expect(outcome).toBeInstanceOf(UpstreamResetError);
+  });
+
+  it("a small declared body that arrives whole is passed on byte for byte", async () => {
+    const id = await mock.script([
+      { text: 'HTTP/1.1 200 OK\r\nContent-Length: 11\r\nContent-Type: application/json\r\n\r\n{"ok":true}' },
+      { end: true },
+    ]);
+    const { response } = await egress(get(mock.url(id)), {
+      transport: "fetch",
+      aggressiveFallback: false,
+      timeouts,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(await response.text()).toBe('{"ok":true}');
   });
 });
