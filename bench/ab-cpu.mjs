@@ -1,7 +1,7 @@
 /**
  * `node bench/ab-cpu.mjs <treeA> <treeB> [windows]`: workerd CPU per request (`/proc/<pid>/stat`) of two copies of
- * this repository, each bundled and served by its own `workerd serve`, for small JSON requests on a socket and a
- * fetch preset (closed loop, 16 clients, 1.5 s windows alternating A and B). Side by side, both builds see the same
+ * this repository, each bundled and served by its own `workerd serve`, for the bench's small JSON request (POST, a
+ * 72-byte chat body, answered by the mock's small completion) on a socket and a fetch preset (closed loop, 16 clients, 1.5 s windows alternating A and B). Side by side, both builds see the same
  * machine; CPU per request is what a change to the hot path should move.
  */
 import { join, resolve } from "node:path";
@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { startBenchMocks } from "./lib/bench-mocks.mjs";
 import { closedLoop, keepAliveAgent } from "./lib/client.mjs";
 import { cpuMs } from "./lib/cpu.mjs";
+import { isMockAnswer, smallJsonRequest } from "./lib/measure.mjs";
 import { round } from "./lib/stats.mjs";
 
 const [treeA, treeB, windowsArg] = process.argv.slice(2);
@@ -40,10 +41,13 @@ try {
         const build = builds[name];
         const agent = keepAliveAgent(CONCURRENCY);
         const before = cpuMs(build.pid);
-        const run = await closedLoop(`${build.gatewayUrl}/${route}/json`, {
+        const { url, request } = smallJsonRequest(`${build.gatewayUrl}/${route}`);
+        const run = await closedLoop(url, {
           concurrency: CONCURRENCY,
           durationMs: WINDOW_MS,
           agent,
+          request,
+          isAnswer: isMockAnswer,
         });
         const cpu = cpuMs(build.pid) - before;
         agent.destroy();

@@ -25,7 +25,7 @@ const SMALL_JSON_HEADERS = { "content-type": "application/json", authorization: 
  * A side is a base URL (the request goes to `base + SMALL_JSON_PATH`) or `{ url, headers }`: a full URL
  * and extra headers (how the Portkey side is addressed: its own path and routing headers).
  */
-function smallJsonRequest(side) {
+export function smallJsonRequest(side) {
   const [url, extra] =
     typeof side === "string" ? [`${side}${SMALL_JSON_PATH}`, {}] : [side.url, side.headers ?? {}];
   return {
