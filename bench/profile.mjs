@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { keepAliveAgent, timedRequest } from "./lib/client.mjs";
 import { registerScenario, startGeminiMock } from "./lib/gemini-mock.mjs";
 import { connectInspector } from "./lib/inspector.mjs";
+import { isMockAnswer, smallJsonRequest } from "./lib/measure.mjs";
 import { startMockProcess } from "./lib/mock-process.mjs";
 import { freePort, REPO_DIR, startWorkerd } from "./lib/workerd.mjs";
 
@@ -58,19 +59,25 @@ function summarize(profile) {
   return { totalMs: total, self: sorted(self), inclusive: sorted(inclusive) };
 }
 
-async function drive(url, { method = "GET", body, count }) {
+async function drive(url, { method = "GET", body, request, count }) {
   const agent = keepAliveAgent(CONCURRENCY);
   let left = count;
   let failed = 0;
+  const init = request ?? { method, ...(body ? { body: Buffer.from(body) } : {}) };
   const worker = async () => {
     while (left-- > 0) {
-      const r = await timedRequest(url(), { agent, method, ...(body ? { body: Buffer.from(body) } : {}) });
-      if (r.status !== 200) failed++;
+      const r = await timedRequest(url(), { agent, ...init });
+      if (r.status !== 200 || (request && !isMockAnswer(r))) failed++;
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   agent.destroy();
   return failed;
+}
+
+function smallJsonRoute(base) {
+  const { url, request } = smallJsonRequest(base);
+  return { url: () => url, request };
 }
 
 async function main() {
@@ -95,9 +102,10 @@ async function main() {
   const geminiBody = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] });
   const scenarioIds = [];
   const routes = {
-    socket: { url: () => `${gw}/bench-socket/json` },
-    fetch: { url: () => `${gw}/bench-fetch/json` },
-    generic: { url: () => `${gw}/${AUTH_TOKEN}/http/127.0.0.1:${mocks.httpPort}/json` },
+    // The bench's small JSON request (POST chat body, the mock's small completion), as `npm run bench` sends it.
+    socket: smallJsonRoute(`${gw}/bench-socket`),
+    fetch: smallJsonRoute(`${gw}/bench-fetch`),
+    generic: smallJsonRoute(`${gw}/${AUTH_TOKEN}/http/127.0.0.1:${mocks.httpPort}`),
     gemini: {
       url: () => `${gw}/bench-gemini/v1beta/models/${scenarioIds.pop()}:streamGenerateContent?alt=sse`,
       method: "POST",

@@ -30,6 +30,13 @@ export class BadRequestError extends GatewayError {
   }
 }
 
+/** A body stream the client broke (disconnect, length mismatch): not the upstream's fault, no fallback. */
+export class ClientBodyError extends BadRequestError {
+  constructor(message: string) {
+    super(message, "client_body_error");
+  }
+}
+
 export class UnauthorizedError extends GatewayError {
   constructor(message = "missing or invalid proxy token") {
     super(401, "unauthorized", message);

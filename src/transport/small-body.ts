@@ -4,9 +4,9 @@
  * stream, a reader and a write per chunk). Read whole, the body is a byte array: always replayable without a
  * recorder, and written in the same socket write as the request head (`socket-http.ts`).
  */
-import { largeChunkReader } from "./byte-reader";
+
+import { ClientBodyError } from "./errors";
 import { parseContentLength } from "./http1-writer";
-import { ClientBodyError } from "./socket-http";
 
 /** Largest declared body read whole; larger ones stream (with a replay copy up to `REPLAY_BUFFER_LIMIT_BYTES`). */
 export const SMALL_BODY_BYTES = 64 * 1024;
@@ -26,30 +26,23 @@ export async function readDeclaredBody(
   stream: ReadableStream<Uint8Array>,
   declared: number,
 ): Promise<Uint8Array> {
-  const out = new Uint8Array(declared);
-  const reader = largeChunkReader(stream);
-  let filled = 0;
+  let bytes: Uint8Array;
   try {
-    for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        throw new ClientBodyError(`reading the request body failed: ${String(error)}`);
-      }
-      if (chunk.done) break;
-      if (filled + chunk.value.byteLength > declared) {
-        throw new ClientBodyError("request body is longer than its Content-Length");
-      }
-      out.set(chunk.value, filled);
-      filled += chunk.value.byteLength;
-    }
+    bytes = await readWhole(stream);
   } catch (error) {
-    reader.cancel(error).catch(() => {});
-    throw error;
-  } finally {
-    reader.releaseLock();
+    throw new ClientBodyError(`reading the request body failed: ${String(error)}`);
   }
-  if (filled !== declared) throw new ClientBodyError("request body is shorter than its Content-Length");
-  return out;
+  if (bytes.byteLength > declared)
+    throw new ClientBodyError("request body is longer than its Content-Length");
+  if (bytes.byteLength < declared)
+    throw new ClientBodyError("request body is shorter than its Content-Length");
+  return bytes;
+}
+
+/**
+ * A stream's bytes, read by the runtime (`Response.arrayBuffer()`): no JavaScript read loop. Only for bodies already
+ * known to be small; nothing bounds the read.
+ */
+export async function readWhole(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }

@@ -4,6 +4,7 @@ import { decodeBody, narrowAcceptEncoding, responseCoding } from "./content-codi
 import type { SocketAttempt } from "./egress-policy";
 import {
   BadRequestError,
+  ClientBodyError,
   type FailurePhase,
   UpstreamError,
   UpstreamProtocolError,
@@ -43,13 +44,6 @@ const WRITE_SLICE_BYTES = 64 * 1024;
 const BODYLESS_METHODS = new Set(["GET", "HEAD"]);
 
 export type { SocketAttempt } from "./egress-policy";
-
-/** A body stream the client broke (disconnect, length mismatch): not the upstream's fault, no fallback. */
-export class ClientBodyError extends BadRequestError {
-  constructor(message: string) {
-    super(message, "client_body_error");
-  }
-}
 
 function noop(): void {}
 

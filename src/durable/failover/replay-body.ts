@@ -8,6 +8,7 @@
 import { largeChunkReader } from "../../transport/byte-reader";
 import { concatBytes } from "../../transport/bytes";
 import { HeldBody, type RequestBody } from "../../transport/held-body";
+import { readWhole, SMALL_BODY_BYTES } from "../../transport/small-body";
 
 export interface ReplayableBody {
   /** True when every attempt can get the whole body again. */
@@ -64,6 +65,8 @@ export async function prepareReplayableBody(
   if (body instanceof HeldBody) return held(body);
   if (body === null || body instanceof Uint8Array) return fixed(body);
   if (contentLength !== null && contentLength > limitBytes) return oneShot(body);
+  // The usual small JSON body: read by the runtime in one call rather than a JavaScript loop.
+  if (contentLength !== null && contentLength <= SMALL_BODY_BYTES) return fixed(await readWhole(body));
   const reader = largeChunkReader(body);
   const chunks: Uint8Array[] = [];
   let size = 0;
