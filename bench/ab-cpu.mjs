@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startBenchMocks } from "./lib/bench-mocks.mjs";
 import { closedLoop, keepAliveAgent } from "./lib/client.mjs";
-import { cpuMs } from "./lib/cpu.mjs";
+import { cpuSplitMs } from "./lib/cpu.mjs";
 import { isMockAnswer, smallJsonRequest } from "./lib/measure.mjs";
 import { round } from "./lib/stats.mjs";
 
@@ -40,7 +40,7 @@ try {
       for (const route of ["s", "f"]) {
         const build = builds[name];
         const agent = keepAliveAgent(CONCURRENCY);
-        const before = cpuMs(build.pid);
+        const before = cpuSplitMs(build.pid);
         const { url, request } = smallJsonRequest(`${build.gatewayUrl}/${route}`);
         const run = await closedLoop(url, {
           concurrency: CONCURRENCY,
@@ -49,11 +49,12 @@ try {
           request,
           isAnswer: isMockAnswer,
         });
-        const cpu = cpuMs(build.pid) - before;
+        const after = cpuSplitMs(build.pid);
         agent.destroy();
         const key = `${name} ${route === "s" ? "socket preset" : "fetch preset"}`;
-        totals[key] ??= { cpuMs: 0, requests: 0, failed: 0 };
-        totals[key].cpuMs += cpu;
+        totals[key] ??= { userMs: 0, systemMs: 0, requests: 0, failed: 0 };
+        totals[key].userMs += after.user - before.user;
+        totals[key].systemMs += after.system - before.system;
         totals[key].requests += run.done;
         totals[key].failed += run.failed;
       }
@@ -62,7 +63,13 @@ try {
   const out = Object.fromEntries(
     Object.entries(totals).map(([k, v]) => [
       k,
-      { cpu_ms_per_request: round(v.cpuMs / v.requests, 3), requests: v.requests, failed: v.failed },
+      {
+        cpu_ms_per_request: round((v.userMs + v.systemMs) / v.requests, 3),
+        user_ms_per_request: round(v.userMs / v.requests, 3),
+        system_ms_per_request: round(v.systemMs / v.requests, 3),
+        requests: v.requests,
+        failed: v.failed,
+      },
     ]),
   );
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

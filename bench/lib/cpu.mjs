@@ -16,13 +16,23 @@ const CLOCK_TICKS_PER_S = (() => {
 
 /** User + system CPU time of `pid` in milliseconds, or null when it cannot be read. */
 export function cpuMs(pid) {
+  const split = cpuSplitMs(pid);
+  return split === null ? null : split.user + split.system;
+}
+
+/**
+ * User and system (kernel) CPU time of `pid` in milliseconds, or null. The kernel share matters on loopback: a
+ * `connect()` or a write to a socket on 127.0.0.1 runs the peer's side of TCP in the sender's system call, so it
+ * is counted to the process that opened or wrote the socket.
+ */
+export function cpuSplitMs(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) is in parentheses and may hold spaces: split after its closing one.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // Fields 14 and 15 of stat(5) are utime and stime; after the cut, field 3 is at index 0.
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks / CLOCK_TICKS_PER_S) * 1000;
+    const toMs = (ticks) => (Number(ticks) / CLOCK_TICKS_PER_S) * 1000;
+    return { user: toMs(fields[11]), system: toMs(fields[12]) };
   } catch {
     return null;
   }
