@@ -39,21 +39,24 @@ export class UpstreamFetchError extends UpstreamError {
 
 const BODYLESS_METHODS = new Set(["GET", "HEAD"]);
 
+/** What a stalled fetch was waiting for: its response head, or the next bytes of a small body. */
+type FetchStall = "first_byte" | "idle";
+
 export async function fetchEgress(req: EgressRequest, timeouts: FetchTimeouts): Promise<Response> {
   const controller = new AbortController();
   const onClientAbort = () => controller.abort(req.signal?.reason);
   if (req.signal?.aborted) onClientAbort();
   req.signal?.addEventListener("abort", onClientAbort, { once: true });
 
-  let timedOut = false;
-  const firstByteTimer = setTimeout(() => {
-    timedOut = true;
+  // One watchdog for the head and, for a small answer, its body (`watchdog.ts`): one timer per request.
+  const dog = new Watchdog<FetchStall>(({ kind, ms }) => {
     controller.abort();
-  }, timeouts.firstByteTimeoutMs);
+    return new UpstreamTimeoutError(kind, ms, kind === "first_byte" ? "after_write" : "after_response");
+  });
 
   let upstream: Response;
   try {
-    upstream = await fetch(req.url, {
+    const sent = fetch(req.url, {
       method: req.method,
       // Already through the header policy: `egress()` applies it once for both transports.
       headers: req.headers,
@@ -66,12 +69,12 @@ export async function fetchEgress(req: EgressRequest, timeouts: FetchTimeouts): 
       redirect: "manual",
       signal: controller.signal,
     });
+    upstream = await dog.watch(sent, "first_byte", timeouts.firstByteTimeoutMs);
   } catch (error) {
-    if (timedOut) throw new UpstreamTimeoutError("first_byte", timeouts.firstByteTimeoutMs, "after_write");
+    dog.stop();
     if (error instanceof GatewayError) throw error;
     throw new UpstreamFetchError(`upstream request failed: ${describe(error)}`, { cause: error });
   } finally {
-    clearTimeout(firstByteTimer);
     req.signal?.removeEventListener("abort", onClientAbort);
   }
 
@@ -83,8 +86,9 @@ export async function fetchEgress(req: EgressRequest, timeouts: FetchTimeouts): 
   if (upstream.body && isSmallPlainBody(upstream.headers)) {
     // A small answer (the usual JSON) is read whole by the runtime under one idle watch and handed over as bytes:
     // no JavaScript pump per chunk. Streams and larger bodies pass through the idle watchdog chunk by chunk.
-    return new Response(await readSmallBody(upstream, timeouts.idleTimeoutMs, controller), init);
+    return new Response(await readSmallBody(upstream, timeouts.idleTimeoutMs, dog), init);
   }
+  dog.stop();
   const body = upstream.body
     ? watchIdle(upstream.body, timeouts.idleTimeoutMs, () => controller.abort())
     : null;
@@ -106,12 +110,8 @@ function isSmallPlainBody(headers: Headers): boolean {
 async function readSmallBody(
   upstream: Response,
   idleTimeoutMs: number,
-  controller: AbortController,
+  dog: Watchdog<FetchStall>,
 ): Promise<ArrayBuffer> {
-  const dog = new Watchdog<"idle">(({ ms }) => {
-    controller.abort();
-    return new UpstreamTimeoutError("idle", ms, "after_response");
-  });
   try {
     return await dog.watch(upstream.arrayBuffer(), "idle", idleTimeoutMs);
   } catch (error) {
