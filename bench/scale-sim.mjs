@@ -5,9 +5,14 @@
  * the same workerd (`bench/scale/driver.ts`) binds the gateway's class and sends the syncs, so the
  * figures include the caller's own RPC work on the same cores: the object's capacity in production,
  * where it has a thread of its own, is at least this.
+ *
+ * The closed loops run three ways in one run: syncs with outcomes as the object ships (routine
+ * statistics written behind, at most once a second), the same with every change written at once
+ * (`writeThrough`, the behaviour before), and read-only syncs. The sharded loops spread callers over
+ * S regional shards of one endpoint at once (`<endpoint>#<region>`), all in this one workerd process.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { cpuMs } from "./lib/cpu.mjs";
@@ -20,6 +25,15 @@ const DURATION_MS = quick ? 2000 : 5000;
 const OUTCOMES_PER_SYNC = 10;
 const ISOLATE_STEPS = quick ? [10, 100, 400] : [10, 50, 100, 200, 400, 800, 1600];
 const CLOSED_STEPS = quick ? [1, 16] : [1, 4, 16, 64];
+/** Regional shards played at once (7: Cloudflare's continents), sharing `SHARD_CALLERS` back-to-back callers. */
+const SHARD_STEPS = quick ? [1, 4] : [1, 2, 4, 7];
+const SHARD_CALLERS = 56;
+/** How the closed loops write: as shipped (write-behind), everything at once (before), or read only. */
+const CLOSED_MODES = [
+  { mode: "write_behind", outcomes: OUTCOMES_PER_SYNC, writeThrough: false },
+  { mode: "write_through", outcomes: OUTCOMES_PER_SYNC, writeThrough: true },
+  { mode: "read_only", outcomes: 0, writeThrough: false },
+];
 /** Round trips from an isolate to the object to weigh the model with: same metro, same continent, across an ocean. */
 const MODEL_RTTS_MS = [10, 80, 200];
 
@@ -54,7 +68,14 @@ async function main() {
   log("building the Worker bundle and starting workerd serve with the driver");
   const workerd = await startWorkerd({ vars: { ENDPOINTS: "{}" }, driverPath });
   const base = workerd.driverUrl;
-  const results = { outcomes_per_sync: OUTCOMES_PER_SYNC, duration_ms: DURATION_MS, open: [], closed: [] };
+  const results = {
+    outcomes_per_sync: OUTCOMES_PER_SYNC,
+    duration_ms: DURATION_MS,
+    load_average_before: loadavg().map((v) => Math.round(v * 100) / 100),
+    open: [],
+    closed: [],
+    sharded: [],
+  };
   try {
     // Warm the object (creation, SQLite tables) before measuring.
     await get(`${base}/closed?concurrency=1&durationMs=300&endpoint=warm`);
@@ -78,27 +99,64 @@ async function main() {
         `${n} isolates: ${r1(r.syncs_per_s)} syncs/s of ${r1(offered)} offered, latency p50 ${latencyP50} ms p99 ${r.latency_ms.p99} ms, errors ${r.errors}`,
       );
     }
-    // With outcomes every sync writes the changed records to SQLite; without, it only reads: the gap is
-    // what the per-sync durable write costs.
-    for (const k of [OUTCOMES_PER_SYNC, 0]) {
-      for (const c of CLOSED_STEPS) {
+    // Written behind, a sync with routine outcomes writes nothing (a flush a second does); written through,
+    // every one writes the changed records to SQLite; read only, none: the gaps are what the writes cost.
+    // Modes alternate within each step, so a change of the machine's load hits all three alike.
+    for (const c of CLOSED_STEPS) {
+      for (const { mode, outcomes: k, writeThrough } of CLOSED_MODES) {
         const cpuBefore = cpuMs(workerd.pid);
         const r = await get(
-          `${base}/closed?concurrency=${c}&durationMs=${DURATION_MS}&outcomes=${k}&endpoint=closed-${k}-${c}`,
+          `${base}/closed?concurrency=${c}&durationMs=${DURATION_MS}&outcomes=${k}&writeThrough=${writeThrough ? 1 : 0}&endpoint=closed-${mode}-${c}`,
         );
         const cpu = cpuMs(workerd.pid) - cpuBefore;
-        results.closed.push({ concurrency: c, outcomes: k, ...r, workerd_cpu_ms_per_sync: cpu / r.syncs });
+        results.closed.push({
+          mode,
+          concurrency: c,
+          outcomes: k,
+          ...r,
+          workerd_cpu_ms_per_sync: cpu / r.syncs,
+        });
         log(
-          `closed loop c=${c}, ${k} outcomes: ${r1(r.syncs_per_s)} syncs/s, latency p50 ${r.latency_ms.p50} ms p99 ${r.latency_ms.p99} ms`,
+          `closed loop ${mode} c=${c}: ${r1(r.syncs_per_s)} syncs/s, latency p50 ${r.latency_ms.p50} ms p99 ${r.latency_ms.p99} ms`,
         );
       }
     }
-    const ceiling = Math.max(...results.closed.filter((c) => c.outcomes > 0).map((c) => c.syncs_per_s));
+    // The same callers spread over more shards: what splitting one endpoint's object buys in one process.
+    for (const { mode, writeThrough } of CLOSED_MODES.filter((m) => m.outcomes > 0)) {
+      for (const shards of SHARD_STEPS) {
+        const perShard = Math.round(SHARD_CALLERS / shards);
+        const cpuBefore = cpuMs(workerd.pid);
+        const r = await get(
+          `${base}/sharded?shards=${shards}&concurrency=${perShard}&durationMs=${DURATION_MS}&outcomes=${OUTCOMES_PER_SYNC}&writeThrough=${writeThrough ? 1 : 0}&endpoint=sharded-${mode}-${shards}`,
+        );
+        const cpu = cpuMs(workerd.pid) - cpuBefore;
+        results.sharded.push({
+          mode,
+          ...r,
+          per_shard_syncs_per_s: r.syncs_per_s / shards,
+          workerd_cpu_ms_per_sync: cpu / r.syncs,
+        });
+        log(
+          `${mode}, ${shards} shards × ${perShard} callers: ${r1(r.syncs_per_s)} syncs/s (${r1(r.syncs_per_s / shards)} per shard), p50 ${r.latency_ms.p50} ms p99 ${r.latency_ms.p99} ms`,
+        );
+      }
+    }
+    const best = (mode) =>
+      Math.max(...results.closed.filter((c) => c.mode === mode).map((c) => c.syncs_per_s));
+    const ceiling = best("write_behind");
     results.ceiling_syncs_per_s = ceiling;
+    results.write_through_ceiling_syncs_per_s = best("write_through");
+    results.read_only_ceiling_syncs_per_s = best("read_only");
     results.model = MODEL_RTTS_MS.map((rtt) => {
       const perIsolate = 1000 / (REPORT_BATCH_DELAY_MS + rtt);
-      return { rtt_ms: rtt, busy_isolate_syncs_per_s: perIsolate, isolates_at_ceiling: ceiling / perIsolate };
+      return {
+        rtt_ms: rtt,
+        busy_isolate_syncs_per_s: perIsolate,
+        isolates_at_ceiling: ceiling / perIsolate,
+        isolates_at_write_through_ceiling: results.write_through_ceiling_syncs_per_s / perIsolate,
+      };
     });
+    results.load_average_after = loadavg().map((v) => Math.round(v * 100) / 100);
   } finally {
     await workerd.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -122,23 +180,41 @@ async function main() {
     ),
     "",
     "Closed loop (the object's ceiling): callers back to back",
-    "callers  outcomes  syncs/s  p50 ms  p99 ms  CPU ms/sync",
-    ...results.closed.map((c) =>
+    "mode            callers  outcomes  syncs/s  p50 ms  p99 ms  CPU ms/sync",
+    ...[...results.closed]
+      .sort((a, b) => a.mode.localeCompare(b.mode) || a.concurrency - b.concurrency)
+      .map((c) =>
+        [
+          c.mode.padEnd(14),
+          String(c.concurrency).padStart(7),
+          String(c.outcomes).padStart(8),
+          r1(c.syncs_per_s).padStart(7),
+          String(c.latency_ms.p50).padStart(6),
+          String(c.latency_ms.p99).padStart(6),
+          r1(c.workerd_cpu_ms_per_sync).padStart(11),
+        ].join("  "),
+      ),
+    "",
+    `${SHARD_CALLERS} callers spread over S regional shards, ${OUTCOMES_PER_SYNC} outcomes per sync (one workerd process)`,
+    "mode            shards  syncs/s  per shard  p50 ms  p99 ms  CPU ms/sync",
+    ...results.sharded.map((s) =>
       [
-        String(c.concurrency).padStart(7),
-        String(c.outcomes).padStart(8),
-        r1(c.syncs_per_s).padStart(7),
-        String(c.latency_ms.p50).padStart(6),
-        String(c.latency_ms.p99).padStart(6),
-        r1(c.workerd_cpu_ms_per_sync).padStart(11),
+        s.mode.padEnd(14),
+        String(s.shards).padStart(6),
+        r1(s.syncs_per_s).padStart(7),
+        r1(s.per_shard_syncs_per_s).padStart(9),
+        String(s.latency_ms.p50).padStart(6),
+        String(s.latency_ms.p99).padStart(6),
+        r1(s.workerd_cpu_ms_per_sync).padStart(11),
       ].join("  "),
     ),
     "",
-    `Model: a busy isolate sends one sync per ${REPORT_BATCH_DELAY_MS} ms + round trip; one object (ceiling ${r1(results.ceiling_syncs_per_s)} syncs/s here) saturates at`,
+    `Model: a busy isolate sends one sync per ${REPORT_BATCH_DELAY_MS} ms + round trip; one object (ceiling ${r1(results.ceiling_syncs_per_s)} syncs/s written behind, ${r1(results.write_through_ceiling_syncs_per_s)} written through) saturates at`,
     ...results.model.map(
       (m) =>
-        `  RTT ${m.rtt_ms} ms: ${r1(m.busy_isolate_syncs_per_s)} syncs/s per busy isolate → ${Math.round(m.isolates_at_ceiling)} busy isolates`,
+        `  RTT ${m.rtt_ms} ms: ${r1(m.busy_isolate_syncs_per_s)} syncs/s per busy isolate → ${Math.round(m.isolates_at_ceiling)} busy isolates per shard (${Math.round(m.isolates_at_write_through_ceiling)} written through)`,
     ),
+    `Load average before ${results.load_average_before.join(" ")}, after ${results.load_average_after.join(" ")}`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   log(`wrote ${out}`);

@@ -7,6 +7,10 @@
  *   sync of K outcomes per cycle (the batching delay plus its own round trip, as a busy isolate does),
  *   offset at random. Reports syncs/s achieved against offered and the sync latency percentiles.
  * - `GET /closed?concurrency=C&durationMs=D&outcomes=K`: C callers back to back, the object's ceiling.
+ *   `writeThrough=1` makes the object write every changed record at once (the behaviour before routine
+ *   statistics were written behind), for the comparison in the same run.
+ * - `GET /sharded?shards=S&concurrency=C&durationMs=D&outcomes=K`: C callers back to back on each of S
+ *   regional shards of the endpoint (`<endpoint>#R<i>`) at once: what sharding adds on this machine.
  */
 import { type HealthPolicy, type Outcome, resolveHealthPolicy } from "../../src/durable/health/health-policy";
 import type { TargetHealth } from "../../src/durable/health/target-health";
@@ -35,20 +39,27 @@ function percentile(sorted: number[], p: number): number | null {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function play(
-  env: DriverEnv,
-  endpoint: string,
-  callers: number,
-  durationMs: number,
-  pauseMs: (first: boolean) => number,
-  k: number,
-): Promise<Response> {
-  const stub = () => env.TARGET_HEALTH.get(env.TARGET_HEALTH.idFromName(endpoint));
+interface Play {
+  endpoint: string;
+  callers: number;
+  durationMs: number;
+  pauseMs: (first: boolean) => number;
+  k: number;
+  writeThrough?: boolean;
+  /** Regional shards to spread the callers over (caller i syncs with shard i mod shards); 0: the unsharded object. */
+  shards?: number;
+}
+
+async function play(env: DriverEnv, p: Play): Promise<Response> {
+  const { endpoint, callers, durationMs, pauseMs, k } = p;
+  const shards = p.shards ?? 0;
+  const nameOf = (i: number) => (shards > 0 ? `${endpoint}#R${i % shards}` : endpoint);
+  const stub = (i: number) => env.TARGET_HEALTH.get(env.TARGET_HEALTH.idFromName(nameOf(i)));
   const latencies: number[] = [];
   let errors = 0;
   const started = Date.now();
   const deadline = started + durationMs;
-  const caller = async () => {
+  const caller = async (_: unknown, i: number) => {
     let first = true;
     while (true) {
       const pause = pauseMs(first);
@@ -57,7 +68,14 @@ async function play(
       if (Date.now() >= deadline) return;
       const sentAt = Date.now();
       try {
-        await stub().sync({ targets: TARGETS, policy: POLICY, outcomes: outcomes(k, sentAt), endpoint });
+        await stub(i).sync({
+          targets: TARGETS,
+          policy: POLICY,
+          outcomes: outcomes(k, sentAt),
+          endpoint,
+          ...(shards > 0 ? { region: `R${i % shards}` } : {}),
+          ...(p.writeThrough ? { writeThrough: true } : {}),
+        });
         latencies.push(Date.now() - sentAt);
       } catch {
         errors += 1;
@@ -69,6 +87,7 @@ async function play(
   latencies.sort((a, b) => a - b);
   return Response.json({
     callers,
+    shards: Math.max(1, shards),
     syncs: latencies.length,
     errors,
     elapsed_s: elapsedS,
@@ -92,17 +111,29 @@ export default {
     if (url.pathname === "/open") {
       const cycleMs = num("cycleMs", 250);
       // Isolates start at random offsets within one cycle, then keep their own rhythm.
-      return play(
-        env,
+      return play(env, {
         endpoint,
-        num("isolates", 1),
+        callers: num("isolates", 1),
         durationMs,
-        (first) => (first ? Math.random() * cycleMs : cycleMs),
+        pauseMs: (first) => (first ? Math.random() * cycleMs : cycleMs),
         k,
-      );
+      });
     }
+    const writeThrough = url.searchParams.get("writeThrough") === "1";
     if (url.pathname === "/closed") {
-      return play(env, endpoint, num("concurrency", 1), durationMs, () => 0, k);
+      return play(env, {
+        endpoint,
+        callers: num("concurrency", 1),
+        durationMs,
+        pauseMs: () => 0,
+        k,
+        writeThrough,
+      });
+    }
+    if (url.pathname === "/sharded") {
+      const shards = Math.max(1, num("shards", 1));
+      const callers = shards * num("concurrency", 1);
+      return play(env, { endpoint, callers, durationMs, pauseMs: () => 0, k, writeThrough, shards });
     }
     return new Response("not found", { status: 404 });
   },
