@@ -113,6 +113,7 @@ async function main() {
   const sides = {
     direct,
     floor: `${workerd.floorUrl}/${mocks.httpPort}`,
+    socket_floor: `${workerd.floorUrl}/socket/${mocks.httpPort}`,
     socket_preset: `${gw}/bench-socket`,
     fetch_preset: `${gw}/bench-fetch`,
     generic: `${gw}/${AUTH_TOKEN}/http/127.0.0.1:${mocks.httpPort}`,
@@ -135,6 +136,7 @@ async function main() {
       {
         direct,
         floor: sides.floor,
+        socket_floor: sides.socket_floor,
         socket_preset: sides.socket_preset,
         fetch_preset: sides.fetch_preset,
         generic: sides.generic,

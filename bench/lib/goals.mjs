@@ -24,6 +24,26 @@ export function goalRows(r) {
       met: t?.ratio_to_floor != null ? t.ratio_to_floor >= 0.7 : null,
     });
   }
+  // Beside the goals (not goals of the issue): the socket routes against the socket floor, a bare Worker that sends
+  // the same request over connect(). The goals compare with the fetch floor, which opens no connection per request;
+  // these rows show how much of the gap is the runtime's connect() and how much is our code.
+  for (const side of ["socket_preset", "generic"]) {
+    const label = side.replace("_", " ");
+    rows.push({
+      figure: `beside: added p50, ${label}, c=1 (÷ the socket floor's)`,
+      value: r.latency?.[side]?.added_p50_vs_socket_floor ?? null,
+      unit: "×",
+      goal: "–",
+      met: null,
+    });
+    rows.push({
+      figure: `beside: req/s at c=32, ${label} (÷ the socket floor's)`,
+      value: r.throughput?.c32?.[side]?.ratio_to_socket_floor ?? null,
+      unit: "×",
+      goal: "–",
+      met: null,
+    });
+  }
   const g = r.gemini_first_event;
   rows.push({
     figure: "Gemini time to first event: session − plain socket preset",

@@ -98,6 +98,8 @@ export async function latency(sides, { rounds, perRound, warmup }) {
   const d99 = median(perSide.direct.p99);
   const floorAdded50 = perSide.floor ? median(perSide.floor.p50) - d50 : null;
   const floorAdded99 = perSide.floor ? median(perSide.floor.p99) - d99 : null;
+  // The socket floor (bench/lib/workerd.mjs): the least a Worker does to send the request over connect().
+  const socketFloorAdded50 = perSide.socket_floor ? median(perSide.socket_floor.p50) - d50 : null;
   for (const name of names) {
     const p50 = median(perSide[name].p50);
     const p99 = median(perSide[name].p99);
@@ -109,6 +111,8 @@ export async function latency(sides, { rounds, perRound, warmup }) {
       // What this side adds over direct, in units of what the bare Worker adds (1 = the floor itself).
       added_p50_vs_floor: floorAdded50 > 0 && name !== "direct" ? round((p50 - d50) / floorAdded50, 2) : null,
       added_p99_vs_floor: floorAdded99 > 0 && name !== "direct" ? round((p99 - d99) / floorAdded99, 2) : null,
+      added_p50_vs_socket_floor:
+        socketFloorAdded50 > 0 && name !== "direct" ? round((p50 - d50) / socketFloorAdded50, 2) : null,
     };
   }
   return out;
@@ -153,6 +157,7 @@ export async function throughput(sides, { concurrencies, rounds, durationMs, wor
     }
     const direct = median(perSide.direct);
     const floor = perSide.floor ? median(perSide.floor) : null;
+    const socketFloor = perSide.socket_floor ? median(perSide.socket_floor) : null;
     out[`c${concurrency}`] = Object.fromEntries(
       names.map((n) => [
         n,
@@ -160,6 +165,7 @@ export async function throughput(sides, { concurrencies, rounds, durationMs, wor
           rps: round(median(perSide[n]), 0),
           ratio: round(median(perSide[n]) / direct, 3),
           ratio_to_floor: floor ? round(median(perSide[n]) / floor, 3) : null,
+          ratio_to_socket_floor: socketFloor ? round(median(perSide[n]) / socketFloor, 3) : null,
           // Direct requests never touch workerd: its CPU there is idle noise, not a cost.
           cpu_ms_per_request:
             n === "direct" || cpu[n].requests === 0 ? null : round(cpu[n].ms / cpu[n].requests, 4),

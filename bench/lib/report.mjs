@@ -4,6 +4,7 @@ import { goalRows } from "./goals.mjs";
 const SIDE_LABELS = {
   direct: "direct (no Worker)",
   floor: "floor: bare pass-through Worker",
+  socket_floor: "socket floor: bare connect() Worker",
   socket_preset: "gateway, socket preset",
   fetch_preset: "gateway, fetch preset",
   generic: "gateway, generic route (socket)",
@@ -25,9 +26,9 @@ export function formatTable(r) {
   const out = [
     `Machine: ${m.cpu_model}, ${m.cores} cores, ${m.memory_gb} GB; ${m.platform}; Node ${m.node}; ${m.workerd}; ${m.date} (${r.mode} run)`,
     "",
-    "Latency, small JSON (POST …/chat/completions), concurrency 1 (ms; added = side − direct; ÷ floor = added ÷ the floor's added)",
+    "Latency, small JSON (POST …/chat/completions), concurrency 1 (ms; added = side − direct; ÷ floor = added ÷ the floor's added; ÷ socket floor = added ÷ the bare connect() Worker's)",
     table(
-      ["side", "p50", "p99", "added p50", "added p99", "p50 ÷ floor", "p99 ÷ floor"],
+      ["side", "p50", "p99", "added p50", "added p99", "p50 ÷ floor", "p99 ÷ floor", "p50 ÷ socket floor"],
       Object.entries(r.latency).map(([k, v]) => [
         SIDE_LABELS[k] ?? k,
         fmt(v.p50_ms, 3),
@@ -36,6 +37,7 @@ export function formatTable(r) {
         fmt(v.added_p99_ms, 3),
         fmt(v.added_p50_vs_floor, 2),
         fmt(v.added_p99_vs_floor, 2),
+        fmt(v.added_p50_vs_socket_floor, 2),
       ]),
     ),
     "",
@@ -46,6 +48,7 @@ export function formatTable(r) {
         "c=32 req/s",
         "÷ direct",
         "÷ floor",
+        "÷ socket floor",
         "CPU ms/req",
         "c=128 req/s",
         "÷ direct",
@@ -57,6 +60,7 @@ export function formatTable(r) {
         fmt(r.throughput.c32[k].rps, 0),
         fmt(r.throughput.c32[k].ratio, 3),
         fmt(r.throughput.c32[k].ratio_to_floor, 3),
+        fmt(r.throughput.c32[k].ratio_to_socket_floor, 3),
         fmt(r.throughput.c32[k].cpu_ms_per_request, 3),
         fmt(r.throughput.c128[k].rps, 0),
         fmt(r.throughput.c128[k].ratio, 3),

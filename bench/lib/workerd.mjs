@@ -38,12 +38,56 @@ const DO_BINDINGS = {
  * The floor: forwards `/{port}/{rest}` to `http://127.0.0.1:{port}/{rest}` with one fetch, streaming
  * both bodies. It does nothing else, so (floor − direct) is what workerd itself costs.
  */
-const FLOOR_WORKER = `export default {
+/**
+ * The floor Worker. \`/{port}/{path}\`: a bare pass-through (one \`fetch\`, bodies as they are). \`/socket/{port}/{path}\`:
+ * the least a Worker can do to send the same request over \`connect()\` (the socket floor): one request head and
+ * body in one write with \`Connection: close\`, the whole answer read by the runtime until the upstream closes, its
+ * status line and header lines split and handed back with the body, with no checks, timeouts or streaming at all.
+ * The gateway's socket routes do strictly more (HTTP/1.1 framing checks, timeouts, streaming, fallback), so their
+ * ratio to the socket floor is the cost of our code on that path, as the fetch floor's is on the fetch path.
+ */
+const FLOOR_WORKER = `import { connect } from "cloudflare:sockets";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+async function viaSocket(request, port, rest) {
+  const body = new Uint8Array(await request.arrayBuffer());
+  const type = request.headers.get("content-type");
+  const head = encoder.encode(
+    \`\${request.method} \${rest} HTTP/1.1\\r\\nhost: 127.0.0.1:\${port}\\r\\nconnection: close\\r\\n\` +
+      (type ? \`content-type: \${type}\\r\\n\` : "") +
+      \`content-length: \${body.byteLength}\\r\\n\\r\\n\`,
+  );
+  const out = new Uint8Array(head.byteLength + body.byteLength);
+  out.set(head, 0);
+  out.set(body, head.byteLength);
+  const socket = connect({ hostname: "127.0.0.1", port: Number(port) });
+  const writer = socket.writable.getWriter();
+  await writer.write(out);
+  writer.releaseLock();
+  const raw = new Uint8Array(await new Response(socket.readable).arrayBuffer());
+  let end = 0;
+  while (end + 3 < raw.length && !(raw[end] === 13 && raw[end + 1] === 10 && raw[end + 2] === 13 && raw[end + 3] === 10)) end++;
+  const lines = decoder.decode(raw.subarray(0, end)).split("\\r\\n");
+  const headers = new Headers();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    const name = line.slice(0, colon).toLowerCase();
+    if (name !== "connection" && name !== "transfer-encoding") headers.append(name, line.slice(colon + 1).trim());
+  }
+  return new Response(raw.subarray(end + 4), { status: Number(lines[0].slice(9, 12)), headers });
+}
+
+export default {
   async fetch(request) {
     const url = new URL(request.url);
-    const slash = url.pathname.indexOf("/", 1);
-    const port = url.pathname.slice(1, slash < 0 ? undefined : slash);
-    const rest = slash < 0 ? "/" : url.pathname.slice(slash);
+    const socket = url.pathname.startsWith("/socket/");
+    const path = socket ? url.pathname.slice("/socket".length) : url.pathname;
+    const slash = path.indexOf("/", 1);
+    const port = path.slice(1, slash < 0 ? undefined : slash);
+    const rest = slash < 0 ? "/" : path.slice(slash);
+    if (socket) return viaSocket(request, port, \`\${rest}\${url.search}\`);
     return fetch(\`http://127.0.0.1:\${port}\${rest}\${url.search}\`, request);
   },
 };
