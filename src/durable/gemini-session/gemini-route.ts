@@ -1,6 +1,7 @@
 /**
  * The Worker-facing side of Gemini anti-truncation (issue 5): decides whether a request on a Gemini endpoint gets the
- * engine, starts a `GeminiSession` object for it, and re-attaches clients to running sessions. Unprotected requests
+ * engine, starts it (the Worker makes the first attempt and feeds a `GeminiSession` object, `gemini-fast-start.ts`),
+ * and re-attaches clients to running sessions. Unprotected requests
  * are sent through `failover.ts` `dispatch()` unchanged.
  */
 
@@ -20,7 +21,6 @@ import { googleStatusFor } from "../../transport/errors";
 import { HeldBody, type RequestBody } from "../../transport/held-body";
 import { dispatch } from "../failover/failover";
 import { readSessionCounters, type SessionCounters } from "../health/session-counters";
-import { unframeResponse } from "../session-head";
 import {
   BUFFERED_BODY_LIMIT_BYTES,
   declaredLength,
@@ -28,8 +28,9 @@ import {
   readCappedBody,
 } from "./capped-body";
 import type { ClientFormat } from "./gemini-client-stream";
+import { fastStart } from "./gemini-fast-start";
 import type { SessionStart } from "./gemini-session";
-import { START_OUTCOME_HEADER, sessionStartInit } from "./gemini-start";
+import { protectableRequest } from "./gemini-start";
 
 export interface GeminiRouteSettings {
   /** `GEMINI_SPECIAL_HANDLING_ENABLED`. */
@@ -100,10 +101,10 @@ export async function handleGeminiRequest(
     debug: settings.debug ?? false,
   };
   let start: SessionStart;
-  let body: ReadableStream<Uint8Array> | Uint8Array | null;
+  let body: Uint8Array;
+  // Read here (capped): whether it is protected depends on the body, and the Worker makes the first attempt itself.
+  const bytes = await readCappedBody(request.body, declared, BUFFERED_BODY_LIMIT_BYTES);
   if (isOpenAIChatPath(rest)) {
-    // Read here: whether it is protected, and what it becomes, depends on the body.
-    const bytes = await readCappedBody(request.body, declared, BUFFERED_BODY_LIMIT_BYTES);
     const translated = translateOpenAI(bytes);
     if (translated === null) return passThrough(env, ctx, request, route, settings, bytesBody(bytes));
     body = translated.bytes;
@@ -121,28 +122,15 @@ export async function handleGeminiRequest(
   } else {
     const kind = classifyGeminiRoute(method, rest, search).kind;
     if (kind === "passthrough" || kind === "openai_chat_stream") {
-      return passThrough(env, ctx, request, route, settings, request.body);
+      return passThrough(env, ctx, request, route, settings, bytesBody(bytes));
     }
-    // Streamed to the session object, which holds the only copy and decides whether it can protect it.
-    body = request.body;
+    body = bytes;
     start = { ...common, format: FORMAT_OF[kind], upstream: upstreamStreamTarget(rest, search) };
   }
-  const stub = env.GEMINI_SESSION.get(env.GEMINI_SESSION.newUniqueId());
-  const framed = await stub.fetch("https://gemini-session/start", {
-    method: "POST",
-    ...sessionStartInit(start, body, declared),
-    signal: request.signal,
-  });
-  const outcome = framed.headers.get(START_OUTCOME_HEADER);
-  if (outcome === "too-large") {
-    await framed.body?.cancel().catch(() => {});
-    throw new RequestBodyTooLargeError(BUFFERED_BODY_LIMIT_BYTES, null);
-  }
   // The engine cannot continue it (not JSON it can index, several candidates): forwarded as it came.
-  if (outcome === "not-protectable") return passThrough(env, ctx, request, route, settings, framed.body);
-  if (framed.headers.get("content-type") !== "application/octet-stream" || framed.body === null)
-    return framed;
-  return unframeResponse(framed.body);
+  const encoded = protectableRequest(body);
+  if (encoded === null) return passThrough(env, ctx, request, route, settings, bytesBody(bytes));
+  return fastStart(env, ctx, request.signal, start, encoded, body);
 }
 
 /**

@@ -1,0 +1,268 @@
+/**
+ * The fast start of a protected Gemini stream (issue 13): the Worker makes the first attempt itself and serves the
+ * client from it at once, with a `ContinuationEngine` of its own over that attempt only and the client encoder the
+ * session object uses (`clientBody`). The session object is fed off the critical path (`/adopt`, `gemini-adopt.ts`):
+ * the bytes the Worker's engine read, in order, ended when that engine stopped reading, so the object's engine reaches
+ * the same events and keeps the log, the counters, re-attach and every later attempt. When a continuation is needed
+ * (the Worker's engine asks for a second attempt) the Worker stops its engine and carries the client's body on from
+ * the object's log (`/events`, `gemini-handover.ts`), checked by a digest of the events it already delivered.
+ */
+import type { EncodedRequest } from "../../gemini/continuation-bytes";
+import { ENCODED_CONTINUATION_KIT } from "../../gemini/continuation-bytes";
+import { ContinuationEngine } from "../../gemini/engine";
+import type { EngineEvent, EngineSummary, RunAttempt } from "../../gemini/engine-types";
+import { startErrorOf } from "../session-errors";
+import { sessionClock } from "../session-lifecycle";
+import { AdoptFeed } from "./gemini-adopt";
+import { CONTENT_TYPES, clientBody } from "./gemini-client-stream";
+import { abortedChunk } from "./gemini-event-log";
+import { MemoryEventLog } from "./gemini-handover";
+import { SESSION_ID_HEADER, type SessionStart } from "./gemini-session";
+import { geminiUpstream } from "./gemini-upstream";
+import { EventDigest, LineReader } from "./handover-lines";
+
+const SESSION_URL = "https://gemini-session";
+
+type Head = { kind: "stream" } | { kind: "error"; status: number; headers: Headers; body: string };
+
+/** Raised inside the Worker's engine when it asks for a second attempt: the object takes over from here. */
+class HandedOverError extends Error {}
+
+/**
+ * Starts a protected stream whose request is `request` (indexed from `bytes`, the bytes the object is fed). Resolves
+ * with the client's response once the first event (or the HTTP error) is known, as the session object did.
+ */
+export async function fastStart(
+  env: Env,
+  ctx: ExecutionContext,
+  clientSignal: AbortSignal,
+  start: SessionStart,
+  request: EncodedRequest,
+  bytes: Uint8Array,
+): Promise<Response> {
+  const id = env.GEMINI_SESSION.newUniqueId();
+  const stub = env.GEMINI_SESSION.get(id);
+  const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
+  const startedAt = Date.now();
+  const feed = new AdoptFeed({ ...start, startedAt }, bytes);
+  /** Aborted once the object stopped reading the first attempt (its engine gave up): the upstream goes too. */
+  const objectDone = new AbortController();
+  waitUntil(
+    stub
+      .fetch(`${SESSION_URL}/adopt`, { method: "POST", body: feed.body, headers: feed.headers })
+      .then(async (res) => {
+        await res.body?.cancel();
+        if (res.status === 204) objectDone.abort();
+        else feed.dead = true;
+      })
+      .catch(() => {
+        feed.dead = true;
+      }),
+  );
+
+  const log = new MemoryEventLog();
+  const digest = new EventDigest();
+  let resolveHead: (h: Head) => void = () => {};
+  const head = new Promise<Head>((r) => {
+    resolveHead = r;
+  });
+  let clientGone = false;
+  let handoverBody: ReadableStream<Uint8Array> | null = null;
+  const leave = () => {
+    if (clientGone) return;
+    clientGone = true;
+    resolveHead({ kind: "error", ...startErrorOf(null, "gemini_session", "gemini session") });
+    // Before the hand-over the object counts the Worker's client as attached: tell it (its grace period starts).
+    if (handoverBody === null) {
+      waitUntil(stub.fetch(`${SESSION_URL}/detach`, { method: "POST" }).then((r) => r.body?.cancel()));
+    } else handoverBody.cancel().catch(() => {});
+  };
+  if (clientSignal.aborted) leave();
+  else clientSignal.addEventListener("abort", leave, { once: true });
+
+  const engineStop = new AbortController();
+  let handedOver = false;
+  const upstream = geminiUpstream({
+    endpoint: start.endpoint,
+    rest: start.upstream.rest,
+    search: start.upstream.search,
+    headers: start.headers,
+    aggressiveFallback: start.aggressiveFallback,
+    env,
+    waitUntil,
+  });
+  let attempts = 0;
+  const runAttempt: RunAttempt<EncodedRequest> = (body, signal) => {
+    attempts++;
+    if (attempts === 1) return firstAttempt(upstream, body, signal, feed, objectDone.signal);
+    handedOver = true;
+    engineStop.abort();
+    return Promise.reject(new HandedOverError("continued by the session object"));
+  };
+  const engine = new ContinuationEngine<EncodedRequest>({
+    request,
+    runAttempt,
+    kit: ENCODED_CONTINUATION_KIT,
+    prompts: start.prompts,
+    clock: sessionClock,
+    bounds: start.bounds,
+    signal: engineStop.signal,
+  });
+
+  const run = async () => {
+    const gen = engine.run();
+    let summary: EngineSummary;
+    for (;;) {
+      const next = await gen.next();
+      if (next.done) {
+        summary = next.value;
+        break;
+      }
+      const ev: EngineEvent = next.value;
+      if (ev.type === "chunk") {
+        log.append(ev.chunk);
+        digest.add(ev.chunk);
+        resolveHead({ kind: "stream" });
+      } else resolveHead({ kind: "error", ...startErrorOf(ev, "gemini_session", "gemini session") });
+    }
+    if (!handedOver) {
+      log.finish({ result: summary.result });
+      resolveHead({ kind: "error", ...startErrorOf(null, "gemini_session", "gemini session") });
+      return;
+    }
+    if (clientGone) return;
+    const from = digest.count;
+    const query = from === 0 ? "from=0" : `from=${from}&digest=${encodeURIComponent(digest.value)}`;
+    const res = await stub.fetch(`${SESSION_URL}/events?${query}`);
+    if (!res.ok || res.body === null) {
+      await res.body?.cancel();
+      return handoverFailed(`the session object answered ${res.status}`);
+    }
+    handoverBody = res.body;
+    if (clientGone) return void res.body.cancel().catch(() => {});
+    const lines = new LineReader();
+    const reader = res.body.getReader();
+    for (;;) {
+      const step = await reader.read();
+      if (step.done) break;
+      for (const line of lines.push(step.value)) {
+        if ("e" in line) {
+          log.append(line.e);
+          resolveHead({ kind: "stream" });
+        } else if ("end" in line) {
+          log.finish(line.end);
+        } else {
+          const { status, headers, body } = line.http_error;
+          resolveHead({ kind: "error", status, headers: new Headers(headers), body });
+          log.finish({ result: "http_error" });
+        }
+      }
+    }
+    if (log.end === null) handoverFailed("the session's stream ended early");
+  };
+  const handoverFailed = (why: string) => {
+    console.error(JSON.stringify({ msg: "gemini_handover_failed", why }));
+    if (log.length > 0) log.append(abortedChunk(why));
+    log.finish({ result: "failed" });
+    resolveHead({ kind: "error", ...startErrorOf(null, "gemini_session", "gemini session") });
+  };
+  waitUntil(
+    run().catch((err: unknown) => {
+      if (!clientGone) handoverFailed(`the hand-over failed: ${String(err)}`);
+    }),
+  );
+
+  const outcome = await head;
+  if (outcome.kind === "error") {
+    return new Response(outcome.body, { status: outcome.status, headers: outcome.headers });
+  }
+  const body = clientBody(log, {
+    format: start.format,
+    from: 0,
+    ...(start.openai ? { openai: start.openai } : {}),
+    onCancel: leave,
+    onDone: () => {},
+  });
+  const headers = new Headers({
+    "content-type": CONTENT_TYPES[start.format],
+    "cache-control": "no-cache",
+    [SESSION_ID_HEADER]: id.toString(),
+  });
+  return new Response(body, { status: 200, headers });
+}
+
+/**
+ * The Worker's first attempt: the upstream call, its response handed to the Worker's engine with every byte that
+ * engine reads also written to the feed first (so the object never has less than the client got). The head is fed
+ * once the engine takes the response (or how the call failed: a first-byte timeout is the engine's abort).
+ */
+async function firstAttempt(
+  upstream: RunAttempt<EncodedRequest>,
+  body: EncodedRequest,
+  signal: AbortSignal,
+  feed: AdoptFeed,
+  objectDone: AbortSignal,
+): Promise<Response> {
+  const timedOut = () => {
+    feed.head({ thrown: "timeout", message: "first byte timeout" });
+    feed.close();
+  };
+  signal.addEventListener("abort", timedOut, { once: true });
+  let response: Response;
+  try {
+    response = await upstream(body, AbortSignal.any([signal, objectDone]));
+  } catch (error) {
+    feed.head({ thrown: signal.aborted ? "timeout" : "error", message: "the upstream call failed" });
+    feed.close();
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", timedOut);
+  }
+  if (signal.aborted) {
+    await response.body?.cancel().catch(() => {});
+    throw new Error("first byte timeout");
+  }
+  const head = { status: response.status, headers: [...response.headers] as [string, string][] };
+  const source = response.body;
+  if (source === null) {
+    feed.head(head);
+    feed.close();
+    return response;
+  }
+  const reader = source.getReader();
+  const stop = () => {
+    feed.close();
+    reader.cancel().catch(() => {});
+  };
+  if (objectDone.aborted) stop();
+  else objectDone.addEventListener("abort", stop, { once: true });
+  const fed = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        feed.head(head);
+        try {
+          const step = await reader.read();
+          if (step.done) {
+            feed.close();
+            controller.close();
+          } else {
+            feed.write(step.value);
+            controller.enqueue(step.value);
+          }
+        } catch (error) {
+          // The object reads a clean end where this engine read a failure: both are a cut without a finish
+          // reason (or decided by the finish reason already read), so both engines reach the same outcome.
+          feed.close();
+          controller.error(error);
+        }
+      },
+      cancel(reason) {
+        feed.head(head);
+        feed.close();
+        return reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(fed, { status: response.status, headers: response.headers });
+}
