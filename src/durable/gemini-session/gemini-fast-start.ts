@@ -10,7 +10,7 @@
 import type { EncodedRequest } from "../../gemini/continuation-bytes";
 import { ENCODED_CONTINUATION_KIT } from "../../gemini/continuation-bytes";
 import { ContinuationEngine } from "../../gemini/engine";
-import type { EngineEvent, EngineSummary, RunAttempt } from "../../gemini/engine-types";
+import type { ContinuationKit, EngineEvent, EngineSummary, RunAttempt } from "../../gemini/engine-types";
 import { startErrorOf } from "../session-errors";
 import { sessionClock } from "../session-lifecycle";
 import { AdoptFeed } from "./gemini-adopt";
@@ -25,8 +25,23 @@ const SESSION_URL = "https://gemini-session";
 
 type Head = { kind: "stream" } | { kind: "error"; status: number; headers: Headers; body: string };
 
+/** What the Worker's engine holds as "the request": it only ever sends the first attempt, made from the real one. */
+const NO_REQUEST = { pieces: [], byteLength: 0 } as unknown as EncodedRequest;
+/** The Worker's engine asks for a continuation or restart body only to hand it over: it never builds one. */
+const HANDOVER_KIT: ContinuationKit<EncodedRequest> = {
+  buildContinuation: (original) => original,
+  buildRestart: (original) => original,
+  createAligner: (sent) => ENCODED_CONTINUATION_KIT.createAligner(sent),
+};
+
 /** Raised inside the Worker's engine when it asks for a second attempt: the object takes over from here. */
 class HandedOverError extends Error {}
+
+/** The request, indexed (`request`) from its bytes (`bytes`, what the object is fed); emptied by `fastStart`. */
+export interface HeldRequest {
+  request: EncodedRequest | null;
+  bytes: Uint8Array | null;
+}
 
 /**
  * Starts a protected stream whose request is `request` (indexed from `bytes`, the bytes the object is fed). Resolves
@@ -37,14 +52,19 @@ export async function fastStart(
   ctx: ExecutionContext,
   clientSignal: AbortSignal,
   start: SessionStart,
-  request: EncodedRequest,
-  bytes: Uint8Array,
+  held: HeldRequest,
 ): Promise<Response> {
+  // Taken out of `held` so that nothing here keeps the request alive once it was sent and fed (a 24 MiB prompt
+  // must not stay in the Worker for the whole first attempt).
+  let request: EncodedRequest | null = held.request;
+  const bytes = held.bytes;
+  held.request = null;
+  held.bytes = null;
   const id = env.GEMINI_SESSION.newUniqueId();
   const stub = env.GEMINI_SESSION.get(id);
   const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
   const startedAt = Date.now();
-  const feed = new AdoptFeed({ ...start, startedAt }, bytes);
+  const feed = new AdoptFeed({ ...start, startedAt }, bytes as Uint8Array);
   /** Aborted once the object stopped reading the first attempt (its engine gave up): the upstream goes too. */
   const objectDone = new AbortController();
   // The object's start (creation, reading the request, storage) is CPU the isolate spends (locally the object even
@@ -105,15 +125,22 @@ export async function fastStart(
   let attempts = 0;
   const runAttempt: RunAttempt<EncodedRequest> = (body, signal) => {
     attempts++;
-    if (attempts === 1) return firstAttempt(upstream, body, signal, feed, objectDone.signal);
+    if (attempts === 1) {
+      const first = request;
+      request = null;
+      if (first === null) throw new Error("the first attempt was already made");
+      return firstAttempt(upstream, first, signal, feed, objectDone.signal);
+    }
     handedOver = true;
     engineStop.abort();
     return Promise.reject(new HandedOverError("continued by the session object"));
   };
   const engine = new ContinuationEngine<EncodedRequest>({
-    request,
+    // The engine is handed an empty stand-in: the request's bytes are the first attempt's alone (and released once
+    // sent), and a kit that never builds a continuation body (the object builds the one it sends).
+    request: NO_REQUEST,
     runAttempt,
-    kit: ENCODED_CONTINUATION_KIT,
+    kit: HANDOVER_KIT,
     prompts: start.prompts,
     clock: sessionClock,
     bounds: start.bounds,

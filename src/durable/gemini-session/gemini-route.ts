@@ -130,7 +130,7 @@ export async function handleGeminiRequest(
   // The engine cannot continue it (not JSON it can index, several candidates): forwarded as it came.
   const encoded = protectableRequest(body);
   if (encoded === null) return passThrough(env, ctx, request, route, settings, bytesBody(bytes));
-  return fastStart(env, ctx, request.signal, start, encoded, body);
+  return fastStart(env, ctx, request.signal, start, { request: encoded, bytes: body });
 }
 
 /**
