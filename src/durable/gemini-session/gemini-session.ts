@@ -16,11 +16,13 @@ import type { EndpointConfig } from "../../transport/endpoint";
 import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
 import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "../health/session-counters";
 import { sessionErrorResponse, startErrorOf } from "../session-errors";
+import { framedStart } from "../session-head";
 import { endedWell, SessionClients, sessionClock, sessionEndLog, settleWithin } from "../session-lifecycle";
 import { type AdoptStart, type FedAttempt, readAdopt } from "./gemini-adopt";
 import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-stream";
 import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
 import { handoverBody } from "./gemini-handover";
+import { readSessionStart, startOutcomeResponse } from "./gemini-start";
 import { geminiUpstream } from "./gemini-upstream";
 
 /**
@@ -39,7 +41,7 @@ export const SESSION_ID_HEADER = "x-proxy-session-id";
  */
 export const SESSION_RETENTION_MS = 10 * 60_000;
 
-/** The session settings the Worker sends with `/adopt` (`gemini-adopt.ts`: this as JSON, then the request's bytes). */
+/** What the Worker sends to start a session (`gemini-start.ts`: this as JSON, then the request's bytes). */
 export interface SessionStart {
   format: ClientFormat;
   endpoint: EndpointConfig;
@@ -59,10 +61,10 @@ export interface SessionStart {
  * One protected Gemini generation (issue 5): owns the upstream attempts through the engine, records every emitted
  * event in SQLite, serves the client and any re-attaching client from that log, and stops the upstream once no
  * client has been attached for the grace period. Entry points (over `fetch`, because client disconnects must reach
- * the object as a cancelled body): `GET /attach?from=n` (re-attach), and the Worker's fast start (issue 13,
- * `gemini-fast-start.ts`): `POST /adopt` (the settings, the request and the first attempt the Worker made, as its
- * engine read it), `GET /events?from=k&digest=d` (the log from `k` as lines, for the hand-over to the object once a
- * continuation is needed) and `POST /detach` (the Worker's client left during the first attempt).
+ * the object as a cancelled body): `POST /start` (JSON `SessionStart`), `GET /attach?from=n`, and the Worker's fast
+ * start (issue 13, `gemini-fast-start.ts`): `POST /adopt` (the settings, the request and the first attempt the Worker
+ * made, as its engine read it), `GET /events?from=k&digest=d` (the log from `k` as lines, for the hand-over to the
+ * object once a continuation is needed) and `POST /detach` (the Worker's client left during the first attempt).
  */
 export class GeminiSession extends DurableObject<Env> {
   #log: GeminiEventLog | null = null;
@@ -102,6 +104,12 @@ export class GeminiSession extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    if (url.pathname === "/start" && request.method === "POST") {
+      const read = await readSessionStart(request);
+      if (read.kind === "malformed") return errorResponse(400, "malformed session start");
+      if (read.kind !== "session") return startOutcomeResponse(read) as Response;
+      return this.#start(read.start, read.request);
+    }
     if (url.pathname === "/attach") return this.#attach(Number(url.searchParams.get("from") ?? "0"));
     if (url.pathname === "/adopt" && request.method === "POST") {
       const read = await readAdopt(request);
@@ -125,6 +133,13 @@ export class GeminiSession extends DurableObject<Env> {
     return this.#log;
   }
 
+  async #start(start: SessionStart, request: EncodedRequest): Promise<Response> {
+    const log = this.#eventLog();
+    if (log.getMeta("format") !== null) return errorResponse(409, "session already started");
+    const { first } = this.#run(start, request, null);
+    return this.#framedStart(log, first);
+  }
+
   /**
    * A session whose first attempt the Worker made and serves (issue 13): the engine reads that attempt from the feed
    * (the same bytes the Worker's engine read, so both reach the same events), then continues on its own. Answers
@@ -140,7 +155,7 @@ export class GeminiSession extends DurableObject<Env> {
     const deadlineMs = start.bounds.deadlineMs ?? DEFAULT_ENGINE_BOUNDS.deadlineMs;
     const elapsed = Math.max(0, Date.now() - start.startedAt);
     const bounds = { ...start.bounds, deadlineMs: Math.max(1, deadlineMs - elapsed) };
-    const done = this.#run({ ...start, bounds }, request, attempt);
+    const { done } = this.#run({ ...start, bounds }, request, attempt);
     this.#workerDetach = this.#clients.attach();
     if (this.#workerLeft) this.#workerDetach();
     this.#adopted?.resolve();
@@ -154,8 +169,12 @@ export class GeminiSession extends DurableObject<Env> {
     return new Response(null, { status: 204 });
   }
 
-  /** Starts the engine (in `waitUntil`); resolves once the session ended. */
-  #run(start: SessionStart, request: EncodedRequest, fed: FedAttempt | null): Promise<void> {
+  /** Starts the engine (in `waitUntil`): `first` resolves with its first event, `done` once the session ended. */
+  #run(
+    start: SessionStart,
+    request: EncodedRequest,
+    fed: FedAttempt | null,
+  ): { first: Promise<EngineEvent | null>; done: Promise<void> } {
     const log = this.#eventLog();
     // The deadline exists before the first stored byte; the alarm pushes it out while the generation runs.
     void this.#armRetention();
@@ -200,18 +219,37 @@ export class GeminiSession extends DurableObject<Env> {
         }
       },
     });
-    const pump = this.#pump(engine, log, start).catch((err: unknown) => {
+    let resolveFirst: (e: EngineEvent | null) => void = () => {};
+    const first = new Promise<EngineEvent | null>((r) => {
+      resolveFirst = r;
+    });
+    const pump = this.#pump(engine, log, start, resolveFirst).catch((err: unknown) => {
       console.error(JSON.stringify({ msg: "gemini_session_crashed", error: String(err) }));
       log.fail("the session failed");
+      resolveFirst(null);
     });
     this.ctx.waitUntil(pump);
-    return pump;
+    return { first, done: pump };
+  }
+
+  /**
+   * Answers `/start` at once (see `session-head.ts`): the head line waits for the engine's first event, which decides
+   * between an HTTP error and the stream. The starting client counts as attached from the beginning.
+   */
+  #framedStart(log: GeminiEventLog, first: Promise<EngineEvent | null>): Response {
+    const detach = this.#clients.attach();
+    return framedStart(first, detach, (ev) =>
+      ev === null || ev.type === "http_error"
+        ? { kind: "error", ...httpErrorOf(ev) }
+        : { kind: "client", response: this.#clientResponse(log, 0, detach) },
+    );
   }
 
   async #pump(
     engine: ContinuationEngine<EncodedRequest>,
     log: GeminiEventLog,
     start: SessionStart,
+    resolveFirst: (e: EngineEvent | null) => void,
   ): Promise<void> {
     const gen = engine.run();
     let summary: EngineSummary;
@@ -223,7 +261,9 @@ export class GeminiSession extends DurableObject<Env> {
       }
       if (next.value.type === "chunk") log.append(next.value.chunk);
       else log.setMeta("http_error", JSON.stringify(handoverError(next.value)));
+      resolveFirst(next.value);
     }
+    resolveFirst(null);
     if (summary.result === "aborted" && log.length > 0) {
       // Whoever re-reads this log must see an explicit failure, never a silent clean end.
       log.append(abortedChunk("the client disconnected"));
