@@ -5,7 +5,10 @@
  * that leaves during the first attempt, the error head, and the guard on the hand-over's invariant.
  */
 import { describe, expect, it } from "vitest";
-import { readGeminiSessionCounters } from "../../src/durable/gemini-session/gemini-route";
+import {
+  FAST_START_MAX_BODY_BYTES,
+  readGeminiSessionCounters,
+} from "../../src/durable/gemini-session/gemini-route";
 import { digestOf, type HandoverLine, LineReader } from "../../src/durable/gemini-session/handover-lines";
 import type { GenerateContentResponse } from "../../src/gemini/types";
 import { SseParser } from "../../src/stream/sse-parser";
@@ -129,6 +132,24 @@ describe("Gemini fast start: hand-over to the session object", () => {
     const after = await readGeminiSessionCounters(env);
     expect(after.failed).toBe(before.failed + 1);
     expect(after.active).toBe(before.active);
+  });
+
+  it("a body over the fast start's limit (chunked, no Content-Length) starts in the object and is repaired the same way", async () => {
+    const id = await scenario({
+      answer: ANSWER,
+      chunkChars: 16,
+      attempts: [{ kind: "cut", afterChars: 100 }],
+    });
+    const big = prompt("x".repeat(FAST_START_MAX_BODY_BYTES + 1024));
+    const { response, settled } = await callGemini(ssePath(id), big);
+    const sessionId = response.headers.get("x-proxy-session-id") ?? "";
+    const { events } = await readSse(response);
+    expect(answerText(events)).toBe(ANSWER);
+    expect(finishReasons(events)).toEqual(["STOP"]);
+    const reqs = (await requests(id)).filter((r) => r.attempt !== null);
+    expect(reqs).toHaveLength(2);
+    await settled;
+    expect((await readSse(await reattachGeminiSession(env, sessionId, 0))).events).toEqual(events);
   });
 
   it("the object refuses a hand-over whose digest does not match its log, in-band", async () => {

@@ -123,7 +123,7 @@ export async function fastStart(
     waitUntil,
   });
   let attempts = 0;
-  const runAttempt: RunAttempt<EncodedRequest> = (body, signal) => {
+  const runAttempt: RunAttempt<EncodedRequest> = (_standIn, signal) => {
     attempts++;
     if (attempts === 1) {
       const first = request;
