@@ -52,6 +52,12 @@ export interface EngineInput<R = GenerateContentRequest> {
   signal?: AbortSignal;
   /** Called after every attempt, for logs and counters. */
   onAttempt?: (record: AttemptRecord) => void;
+  /**
+   * The first attempt's bytes are fed by a reader that applies the bounds itself (the Worker feeds a session object
+   * the attempt it made, issue 13): this engine's first-byte and idle timeouts of that attempt are extended by this
+   * much, so it times out only a feed whose reader is gone, never before the reader decided.
+   */
+  firstAttemptSlackMs?: number;
 }
 
 /** What the engine hands the client, in order. */

@@ -348,3 +348,36 @@ describe("ContinuationEngine", () => {
     expect(up.calls[0]?.signal.aborted).toBe(true);
   });
 });
+
+describe("ContinuationEngine: a fed first attempt (issue 13)", () => {
+  it("extends only the first attempt's first-byte and idle timeouts by firstAttemptSlackMs", async () => {
+    const clock = new VirtualClock();
+    const up = scriptedUpstream([
+      { sse: [chunk([{ t: "Slow " }]), "stall"] },
+      { sse: [chunk([{ t: "more " }]), "stall"] },
+      { sse: [chunk([{ t: "end." }], { finishReason: "STOP" })] },
+    ]);
+    const engine = new ContinuationEngine({
+      request,
+      runAttempt: up.run,
+      kit: fakeKit,
+      prompts,
+      clock,
+      bounds: { idleTimeoutMs: 1_000, firstByteTimeoutMs: 5_000 },
+      firstAttemptSlackMs: 30_000,
+    });
+    const summary = await clock.drive(
+      (async () => {
+        const gen = engine.run();
+        for (;;) {
+          const n = await gen.next();
+          if (n.done) return n.value;
+        }
+      })(),
+    );
+    expect(summary.result).toBe("complete");
+    expect(summary.attempts.map((a) => a.reason)).toEqual(["idle_timeout", "idle_timeout", "STOP"]);
+    expect(summary.attempts[0]?.durationMs).toBeGreaterThanOrEqual(31_000);
+    expect(summary.attempts[1]?.durationMs).toBeLessThan(2_000);
+  });
+});

@@ -112,7 +112,15 @@ export class ContinuationEngine<R = GenerateContentRequest> {
     deadlineAt: number,
   ): AsyncGenerator<EngineEvent, AttemptStep> {
     const clock = this.#in.clock;
-    const b = this.#bounds;
+    const slack = this.#attempts.length === 0 ? (this.#in.firstAttemptSlackMs ?? 0) : 0;
+    const b =
+      slack > 0
+        ? {
+            ...this.#bounds,
+            firstByteTimeoutMs: this.#bounds.firstByteTimeoutMs + slack,
+            idleTimeoutMs: this.#bounds.idleTimeoutMs + slack,
+          }
+        : this.#bounds;
     let response: Response;
     try {
       const firstByteBudget = Math.min(b.firstByteTimeoutMs, deadlineAt - clock.now());

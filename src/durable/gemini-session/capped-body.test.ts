@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RequestBodyTooLargeError, readCappedBody } from "./capped-body";
+import { RequestBodyTooLargeError, readCappedBody, readUpTo } from "./capped-body";
 
 /** A stream of `sizes` chunks of 0x61; `byob` makes it a byte stream (the runtime's request bodies are). */
 function body(sizes: number[], byob: boolean): { stream: ReadableStream<Uint8Array>; reads: () => number } {
@@ -54,5 +54,22 @@ describe("readCappedBody", () => {
 
   it("no body is an empty body", async () => {
     expect(await readCappedBody(null, null, 10)).toEqual(new Uint8Array(0));
+  });
+});
+
+describe("readUpTo", () => {
+  it("returns a body that fits whole", async () => {
+    const read = await readUpTo(body([3, 4], false).stream, 8);
+    expect("whole" in read && read.whole.length).toBe(7);
+  });
+
+  it("stops once past the limit and yields every byte, the ones read first included, as a stream", async () => {
+    const src = body([3, 4, 5, 6], false);
+    const read = await readUpTo(src.stream, 5);
+    expect("stream" in read).toBe(true);
+    // Two chunks read (7 bytes > 5), a third at most queued by the source; the last is pulled only by the stream.
+    expect(src.reads()).toBeLessThanOrEqual(3);
+    const all = new Uint8Array(await new Response((read as { stream: ReadableStream }).stream).arrayBuffer());
+    expect(all.length).toBe(18);
   });
 });

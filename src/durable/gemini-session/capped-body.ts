@@ -100,3 +100,37 @@ async function readInto(body: ReadableStream<Uint8Array>, length: number): Promi
   }
   return new Uint8Array(buffer, 0, length);
 }
+
+/**
+ * Reads a body without a declared length up to `limitBytes`: the whole body when it fits, else a stream that yields
+ * the bytes already read and then the rest, unread (so a large body can still go on without a full copy here).
+ */
+export async function readUpTo(
+  body: ReadableStream<Uint8Array> | null,
+  limitBytes: number,
+): Promise<{ whole: Uint8Array } | { stream: ReadableStream<Uint8Array> }> {
+  if (body === null) return { whole: new Uint8Array(0) };
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { whole: concatBytes(chunks, size) };
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > limitBytes) break;
+  }
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = chunks.shift();
+      if (next !== undefined) return controller.enqueue(next);
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return { stream };
+}

@@ -3,7 +3,14 @@ import { ENCODED_CONTINUATION_KIT, type EncodedRequest } from "../../gemini/cont
 import type { OpenAIStreamMeta } from "../../gemini/encoders";
 import { ContinuationEngine } from "../../gemini/engine";
 import { DEFAULT_GRACE_MS } from "../../gemini/engine-config";
-import type { AttemptRecord, EngineBounds, EngineEvent, EngineSummary } from "../../gemini/engine-types";
+import {
+  type AttemptRecord,
+  DEFAULT_ENGINE_BOUNDS,
+  type EngineBounds,
+  type EngineEvent,
+  type EngineSummary,
+  type RunAttempt,
+} from "../../gemini/engine-types";
 import type { RetryPrompts } from "../../gemini/types";
 import type { EndpointConfig } from "../../transport/endpoint";
 import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
@@ -11,10 +18,20 @@ import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "../hea
 import { sessionErrorResponse, startErrorOf } from "../session-errors";
 import { framedStart } from "../session-head";
 import { endedWell, SessionClients, sessionClock, sessionEndLog, settleWithin } from "../session-lifecycle";
+import { type AdoptStart, type FedAttempt, readAdopt } from "./gemini-adopt";
 import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-stream";
 import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
+import { handoverBody } from "./gemini-handover";
 import { readSessionStart, startOutcomeResponse } from "./gemini-start";
 import { geminiUpstream } from "./gemini-upstream";
+
+/**
+ * The object's first-byte and idle timeouts on a fed first attempt are the bounds plus this: the Worker's engine
+ * decides that attempt's end (and ends the feed with it), so this engine only times out a feed whose Worker is gone.
+ */
+export const FED_ATTEMPT_SLACK_MS = 30_000;
+/** How long a hand-over (`/events` with a digest) waits for an `/adopt` that has not begun yet. */
+const HANDOVER_WAIT_MS = 10_000;
 
 export const SESSION_ID_HEADER = "x-proxy-session-id";
 /**
@@ -44,7 +61,10 @@ export interface SessionStart {
  * One protected Gemini generation (issue 5): owns the upstream attempts through the engine, records every emitted
  * event in SQLite, serves the client and any re-attaching client from that log, and stops the upstream once no
  * client has been attached for the grace period. Entry points (over `fetch`, because client disconnects must reach
- * the object as a cancelled body): `POST /start` (JSON `SessionStart`) and `GET /attach?from=n`.
+ * the object as a cancelled body): `POST /start` (JSON `SessionStart`), `GET /attach?from=n`, and the Worker's fast
+ * start (issue 13, `gemini-fast-start.ts`): `POST /adopt` (the settings, the request and the first attempt the Worker
+ * made, as its engine read it), `GET /events?from=k&digest=d` (the log from `k` as lines, for the hand-over to the
+ * object once a continuation is needed) and `POST /detach` (the Worker's client left during the first attempt).
  */
 export class GeminiSession extends DurableObject<Env> {
   #log: GeminiEventLog | null = null;
@@ -56,6 +76,13 @@ export class GeminiSession extends DurableObject<Env> {
    * attempt is not chosen blind.
    */
   readonly #views = new HealthViews({ parent: isolateHealthViews });
+  /**
+   * An adopted session counts the Worker's client as attached until the feed ends, the Worker says its client left
+   * (`/detach`, which may arrive before `/adopt` has begun), or the Worker hands it over (`/events`).
+   */
+  #workerDetach: (() => void) | null = null;
+  #workerLeft = false;
+  #adopted: { promise: Promise<void>; resolve: () => void } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -84,6 +111,20 @@ export class GeminiSession extends DurableObject<Env> {
       return this.#start(read.start, read.request);
     }
     if (url.pathname === "/attach") return this.#attach(Number(url.searchParams.get("from") ?? "0"));
+    if (url.pathname === "/adopt" && request.method === "POST") {
+      const read = await readAdopt(request);
+      if (read.kind === "malformed") return errorResponse(400, "malformed session adopt");
+      return this.#adopt(read.start, read.request, read.attempt);
+    }
+    if (url.pathname === "/events") {
+      const from = Number(url.searchParams.get("from") ?? "0");
+      return this.#events(from, url.searchParams.get("digest"));
+    }
+    if (url.pathname === "/detach" && request.method === "POST") {
+      this.#workerLeft = true;
+      this.#workerDetach?.();
+      return new Response(null, { status: 204 });
+    }
     return errorResponse(404, "unknown session operation");
   }
 
@@ -95,6 +136,46 @@ export class GeminiSession extends DurableObject<Env> {
   async #start(start: SessionStart, request: EncodedRequest): Promise<Response> {
     const log = this.#eventLog();
     if (log.getMeta("format") !== null) return errorResponse(409, "session already started");
+    const { first } = this.#run(start, request, null);
+    return this.#framedStart(log, first);
+  }
+
+  /**
+   * A session whose first attempt the Worker made and serves (issue 13): the engine reads that attempt from the feed
+   * (the same bytes the Worker's engine read, so both reach the same events), then continues on its own. Answers
+   * once the feed is over, so the Worker can stop an upstream this object no longer reads.
+   */
+  async #adopt(start: AdoptStart, request: EncodedRequest, attempt: FedAttempt): Promise<Response> {
+    const log = this.#eventLog();
+    if (log.getMeta("format") !== null) {
+      attempt.cancel();
+      return errorResponse(409, "session already started");
+    }
+    // One deadline for both engines: the Worker's started first.
+    const deadlineMs = start.bounds.deadlineMs ?? DEFAULT_ENGINE_BOUNDS.deadlineMs;
+    const elapsed = Math.max(0, Date.now() - start.startedAt);
+    const bounds = { ...start.bounds, deadlineMs: Math.max(1, deadlineMs - elapsed) };
+    const { done } = this.#run({ ...start, bounds }, request, attempt);
+    this.#workerDetach = this.#clients.attach();
+    if (this.#workerLeft) this.#workerDetach();
+    this.#adopted?.resolve();
+    // A broken feed means the Worker (and so its client) is gone. A clean end keeps the Worker's client attached:
+    // the Worker hands it over (`/events`) after the wait before the next attempt, or tells the object it left.
+    void attempt.done.then((how) => {
+      if (how === "failed") this.#workerDetach?.();
+    });
+    await Promise.race([attempt.done, done]);
+    attempt.cancel();
+    return new Response(null, { status: 204 });
+  }
+
+  /** Starts the engine (in `waitUntil`): `first` resolves with its first event, `done` once the session ended. */
+  #run(
+    start: SessionStart,
+    request: EncodedRequest,
+    fed: FedAttempt | null,
+  ): { first: Promise<EngineEvent | null>; done: Promise<void> } {
+    const log = this.#eventLog();
     // The deadline exists before the first stored byte; the alarm pushes it out while the generation runs.
     void this.#armRetention();
     log.setMeta("format", start.format);
@@ -102,18 +183,29 @@ export class GeminiSession extends DurableObject<Env> {
     this.#clients.begin(start.graceMs);
     const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
     recordSessionEvent(this.env, waitUntil, "gemini.started");
+    const upstream = geminiUpstream({
+      endpoint: start.endpoint,
+      rest: start.upstream.rest,
+      search: start.upstream.search,
+      headers: start.headers,
+      aggressiveFallback: start.aggressiveFallback,
+      env: this.env,
+      waitUntil,
+      views: this.#views,
+    });
+    let runAttempt: RunAttempt<EncodedRequest> = upstream;
+    if (fed !== null) {
+      let first = true;
+      runAttempt = (body, signal) => {
+        if (!first) return upstream(body, signal);
+        first = false;
+        return fed.response(signal);
+      };
+    }
     const engine = new ContinuationEngine<EncodedRequest>({
       request,
-      runAttempt: geminiUpstream({
-        endpoint: start.endpoint,
-        rest: start.upstream.rest,
-        search: start.upstream.search,
-        headers: start.headers,
-        aggressiveFallback: start.aggressiveFallback,
-        env: this.env,
-        waitUntil,
-        views: this.#views,
-      }),
+      runAttempt,
+      ...(fed !== null ? { firstAttemptSlackMs: FED_ATTEMPT_SLACK_MS } : {}),
       kit: ENCODED_CONTINUATION_KIT,
       prompts: start.prompts,
       clock: sessionClock,
@@ -137,7 +229,7 @@ export class GeminiSession extends DurableObject<Env> {
       resolveFirst(null);
     });
     this.ctx.waitUntil(pump);
-    return this.#framedStart(log, first);
+    return { first, done: pump };
   }
 
   /**
@@ -168,6 +260,7 @@ export class GeminiSession extends DurableObject<Env> {
         break;
       }
       if (next.value.type === "chunk") log.append(next.value.chunk);
+      else log.setMeta("http_error", JSON.stringify(handoverError(next.value)));
       resolveFirst(next.value);
     }
     resolveFirst(null);
@@ -194,6 +287,31 @@ export class GeminiSession extends DurableObject<Env> {
     if (log.end?.result === "http_error") return errorResponse(410, "this session ended with an HTTP error");
     if (!Number.isInteger(from) || from < 0) return errorResponse(400, "from must be a non-negative integer");
     return this.#clientResponse(log, from, this.#clients.attach());
+  }
+
+  /**
+   * The hand-over (`gemini-handover.ts`): the log from `from` as lines, after checking the Worker's digest of the
+   * events it delivered. The Worker's client reads through this answer from now on.
+   */
+  async #events(from: number, digest: string | null): Promise<Response> {
+    if (!Number.isInteger(from) || from < 0) return errorResponse(400, "from must be a non-negative integer");
+    if (this.#log === null || this.#log.getMeta("format") === null) {
+      // The hand-over may overtake an `/adopt` still reading a large request.
+      this.#adopted ??= deferred();
+      const timer = new AbortController();
+      await Promise.race([this.#adopted.promise, sessionClock.sleep(HANDOVER_WAIT_MS, timer.signal)]);
+      timer.abort();
+      if (this.#log === null) return errorResponse(404, "no such Gemini session");
+    }
+    const log = this.#log;
+    const detach = this.#clients.attach();
+    this.#workerDetach?.();
+    const httpError = () => {
+      const stored = log.getMeta("http_error");
+      return stored === null ? null : (JSON.parse(stored) as ReturnType<typeof handoverError>);
+    };
+    const body = handoverBody(log, httpError, { from, digest, onCancel: detach, onDone: detach });
+    return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
   }
 
   #clientResponse(log: GeminiEventLog, from: number, detach: () => void): Response {
@@ -239,6 +357,20 @@ export class GeminiSession extends DurableObject<Env> {
 
 function httpErrorOf(ev: EngineEvent | null): { status: number; headers: Headers; body: string } {
   return startErrorOf(ev, "gemini_session", "gemini session");
+}
+
+/** The stored form of a session's HTTP error, for a hand-over from event 0 (`HandoverLine`). */
+function handoverError(ev: EngineEvent): { status: number; headers: [string, string][]; body: string } {
+  const { status, headers, body } = httpErrorOf(ev);
+  return { status, headers: [...headers], body };
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }
 
 function errorResponse(status: number, message: string): Response {

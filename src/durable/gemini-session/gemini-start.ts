@@ -101,12 +101,22 @@ export async function readSessionStart(request: Request): Promise<StartRead> {
   // A view: the request stays in the buffer it was read into, and every attempt reuses it.
   const body = bytes.subarray(newline + 1);
   if (body.length > BUFFERED_BODY_LIMIT_BYTES) return { kind: "too-large" };
-  const encoded = encodedRequest(body);
+  const encoded = protectableRequest(body);
   if (encoded === null) return { kind: "not-protectable", bytes: body };
-  // Several candidates cannot be continued as one answer: forwarded unprotected.
-  const count = generationConfigOf(encoded.original.index)?.candidateCount;
-  if (count !== undefined && count !== 1) return { kind: "not-protectable", bytes: body };
   return { kind: "session", start, request: encoded };
+}
+
+/**
+ * The request as the engine holds it, or null when the engine cannot continue it (not JSON it can index, see
+ * `request-index.ts`; several candidates, which cannot be continued as one answer): then it is forwarded unprotected.
+ * The one rule for both starts: the object's `/start` and the Worker's fast start (`gemini-fast-start.ts`).
+ */
+export function protectableRequest(body: Uint8Array): EncodedRequest | null {
+  const encoded = encodedRequest(body);
+  if (encoded === null) return null;
+  const count = generationConfigOf(encoded.original.index)?.candidateCount;
+  if (count !== undefined && count !== 1) return null;
+  return encoded;
 }
 
 /** The object's answer for a `/start` that is not a session. */
