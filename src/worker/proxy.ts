@@ -84,6 +84,7 @@ export async function handleProxy(g: GatewayContext): Promise<Response> {
           bounds: config.geminiEngine.bounds,
           ...(config.geminiEngine.graceMs !== undefined ? { graceMs: config.geminiEngine.graceMs } : {}),
           debug: config.debug,
+          views: requestHealthViews(g),
         },
       ),
     );

@@ -139,6 +139,26 @@ describe("regional health shards", () => {
     expect([t1, targetUrl("t2", name)]).toEqual(expect.arrayContaining(Object.keys(unsharded)));
   });
 
+  it("a Gemini endpoint's pass-through request reports to its region's shard too", async () => {
+    const name = scenarioId("shard-gemini");
+    const vars = {
+      AUTH_TOKEN: TOKEN,
+      ENDPOINTS: JSON.stringify({
+        [name]: { targets: [targetUrl("t1", name)], transport: "fetch", gemini: true },
+      }),
+    };
+    // Not a protected route (a GET): the Worker forwards it through dispatch with the request's views.
+    const init = { method: "GET", cf: { continent: "SA" } } as RequestInit;
+    const called = await callGateway(`/${name}/v1beta/models`, init, vars);
+    expect(called.response.status).toBe(200);
+    await called.response.arrayBuffer();
+    await called.settled;
+    await settleHarnesses();
+    const snapshot = (n: string) => ns.get(ns.idFromName(n)).snapshot();
+    expect(Object.keys(await snapshot(`${name}#SA`))).toEqual([targetUrl("t1", name)]);
+    expect(await snapshot(name)).toEqual({});
+  });
+
   it("an invalid HEALTH_SHARDING is a configuration error naming the variable", async () => {
     const name = scenarioId("shard-bad");
     const response = await gateway(`/${name}/v1/x`, {}, varsFor(name, { HEALTH_SHARDING: "continent" }));

@@ -11,6 +11,7 @@ import type { EncodedRequest } from "../../gemini/continuation-bytes";
 import { ENCODED_CONTINUATION_KIT } from "../../gemini/continuation-bytes";
 import { ContinuationEngine } from "../../gemini/engine";
 import type { ContinuationKit, EngineEvent, EngineSummary, RunAttempt } from "../../gemini/engine-types";
+import type { HealthViews } from "../health/health-snapshot";
 import { startErrorOf } from "../session-errors";
 import { sessionClock } from "../session-lifecycle";
 import { AdoptFeed } from "./gemini-adopt";
@@ -53,6 +54,7 @@ export async function fastStart(
   clientSignal: AbortSignal,
   start: SessionStart,
   held: HeldRequest,
+  views?: HealthViews,
 ): Promise<Response> {
   // Taken out of `held` so that nothing here keeps the request alive once it was sent and fed (a 24 MiB prompt
   // must not stay in the Worker for the whole first attempt).
@@ -121,6 +123,7 @@ export async function fastStart(
     aggressiveFallback: start.aggressiveFallback,
     env,
     waitUntil,
+    ...(views ? { views } : {}),
   });
   let attempts = 0;
   const runAttempt: RunAttempt<EncodedRequest> = (_standIn, signal) => {

@@ -20,6 +20,7 @@ import type { EndpointConfig } from "../../transport/endpoint";
 import { googleStatusFor } from "../../transport/errors";
 import { HeldBody, type RequestBody } from "../../transport/held-body";
 import { dispatch } from "../failover/failover";
+import type { HealthViews } from "../health/health-snapshot";
 import { readSessionCounters, type SessionCounters } from "../health/session-counters";
 import { unframeResponse } from "../session-head";
 import {
@@ -45,6 +46,11 @@ export interface GeminiRouteSettings {
   bounds?: Partial<EngineBounds>;
   /** Grace period after the client left (default `DEFAULT_GRACE_MS`). */
   graceMs?: number;
+  /**
+   * Health views of the request's region (the Worker's shard, `health-region.ts`) for what the Worker sends itself:
+   * pass-through requests and a fast start's first attempt. Default: the isolate's unsharded views.
+   */
+  views?: HealthViews;
   debug?: boolean;
 }
 
@@ -154,7 +160,7 @@ export async function handleGeminiRequest(
   // The engine cannot continue it (not JSON it can index, several candidates): forwarded as it came.
   const encoded = protectableRequest(body);
   if (encoded === null) return passThrough(env, ctx, request, route, settings, bytesBody(bytes));
-  return fastStart(env, ctx, request.signal, start, { request: encoded, bytes: body });
+  return fastStart(env, ctx, request.signal, start, { request: encoded, bytes: body }, settings.views);
 }
 
 /**
@@ -247,6 +253,7 @@ async function passThrough(
       env,
       waitUntil: (p) => ctx.waitUntil(p),
       aggressiveFallback: settings.aggressiveFallback,
+      ...(settings.views ? { views: settings.views } : {}),
       signal: request.signal,
     },
   );
