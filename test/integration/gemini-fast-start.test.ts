@@ -5,12 +5,14 @@
  * that leaves during the first attempt, the error head, and the guard on the hand-over's invariant.
  */
 import { describe, expect, it } from "vitest";
+import { AdoptFeed } from "../../src/durable/gemini-session/gemini-adopt";
 import {
   FAST_START_MAX_BODY_BYTES,
   readGeminiSessionCounters,
 } from "../../src/durable/gemini-session/gemini-route";
 import { digestOf, type HandoverLine, LineReader } from "../../src/durable/gemini-session/handover-lines";
 import type { GenerateContentResponse } from "../../src/gemini/types";
+import { DEFAULT_RETRY_PROMPTS } from "../../src/stream/prompts";
 import { SseParser } from "../../src/stream/sse-parser";
 import {
   ANSWER,
@@ -181,5 +183,53 @@ describe("Gemini fast start: hand-over to the session object", () => {
     expect(only.e.candidates?.[0]?.finishReason).toBe("OTHER");
     expect(only.e.candidates?.[0]?.finishMessage).toContain("does not match");
     expect(bad[1]).toEqual({ end: { result: "failed" } });
+  });
+});
+
+describe("Gemini fast start: a re-attach that overtakes the object's feed", () => {
+  it("waits for the adopt instead of answering 404 (the client has the session id before the object is fed)", async () => {
+    const id = env.GEMINI_SESSION.newUniqueId();
+    const stub = env.GEMINI_SESSION.get(id);
+    // Sent first on the same stub, so it reaches the object before the adopt below (messages keep their order).
+    const attached = stub.fetch("https://gemini-session/attach?from=0");
+    const request = new TextEncoder().encode(JSON.stringify(prompt()));
+    const feed = new AdoptFeed(
+      {
+        format: "sse",
+        endpoint: {
+          name: "fed",
+          displayName: "fed",
+          targets: [{ url: "http://127.0.0.1:9", weight: 1 }],
+          transport: "fetch",
+          gemini: true,
+        },
+        upstream: { rest: "/v1beta/models/m:streamGenerateContent", search: "?alt=sse" },
+        headers: [],
+        prompts: DEFAULT_RETRY_PROMPTS,
+        bounds: {},
+        graceMs: 10_000,
+        aggressiveFallback: false,
+        debug: false,
+        startedAt: Date.now(),
+      },
+      request,
+    );
+    feed.head({ status: 200, headers: [["content-type", "text/event-stream"]] });
+    const event = {
+      candidates: [{ content: { role: "model", parts: [{ text: ANSWER }] }, finishReason: "STOP" }],
+    };
+    feed.write(new TextEncoder().encode(`data: ${JSON.stringify(event)}\r\n\r\n`));
+    feed.close();
+    const adopted = await stub.fetch("https://gemini-session/adopt", {
+      method: "POST",
+      body: feed.body,
+      headers: feed.headers,
+    });
+    await adopted.body?.cancel();
+    const response = await attached;
+    expect(response.status).toBe(200);
+    const { events } = await readSse(response);
+    expect(answerText(events)).toBe(ANSWER);
+    expect(finishReasons(events)).toEqual(["STOP"]);
   });
 });

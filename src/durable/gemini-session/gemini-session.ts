@@ -32,6 +32,13 @@ import { geminiUpstream } from "./gemini-upstream";
 export const FED_ATTEMPT_SLACK_MS = 30_000;
 /** How long a hand-over (`/events` with a digest) waits for an `/adopt` that has not begun yet. */
 const HANDOVER_WAIT_MS = 10_000;
+/**
+ * How long a re-attach to an id without a session waits for an `/adopt` that has not begun yet. A fast start hands
+ * the client its session id with the first event, before its object has been fed (`gemini-fast-start.ts`), so a
+ * client that drops at once and re-attaches can reach the object first. An id that holds no session answers 404
+ * after this wait.
+ */
+const ATTACH_ADOPT_WAIT_MS = 2_000;
 
 export const SESSION_ID_HEADER = "x-proxy-session-id";
 /**
@@ -110,7 +117,13 @@ export class GeminiSession extends DurableObject<Env> {
       if (read.kind !== "session") return startOutcomeResponse(read) as Response;
       return this.#start(read.start, read.request);
     }
-    if (url.pathname === "/attach") return this.#attach(Number(url.searchParams.get("from") ?? "0"));
+    if (url.pathname === "/attach") {
+      const from = Number(url.searchParams.get("from") ?? "0");
+      if (!Number.isInteger(from) || from < 0)
+        return errorResponse(400, "from must be a non-negative integer");
+      if (!this.#hasSession()) await this.#awaitAdopt(ATTACH_ADOPT_WAIT_MS);
+      return this.#attach(from);
+    }
     if (url.pathname === "/adopt" && request.method === "POST") {
       const read = await readAdopt(request);
       if (read.kind === "malformed") return errorResponse(400, "malformed session adopt");
@@ -137,6 +150,7 @@ export class GeminiSession extends DurableObject<Env> {
     const log = this.#eventLog();
     if (log.getMeta("format") !== null) return errorResponse(409, "session already started");
     const { first } = this.#run(start, request, null);
+    this.#adopted?.resolve(); // a re-attach that overtook this start waits for it like for an adopt
     return this.#framedStart(log, first);
   }
 
@@ -279,13 +293,26 @@ export class GeminiSession extends DurableObject<Env> {
     console.log(sessionEndLog("gemini_session", this.ctx.id.toString().slice(0, 12), start, summary));
   }
 
+  /** Whether this object holds a session (read without creating tables for an id that holds none). */
+  #hasSession(): boolean {
+    if (this.#log !== null) return this.#log.getMeta("format") !== null;
+    return GeminiEventLog.exists(this.ctx.storage.sql) && this.#eventLog().getMeta("format") !== null;
+  }
+
+  /** Waits (bounded) until an `/adopt` (or `/start`) has begun: its session then exists. Holds nothing in storage. */
+  async #awaitAdopt(ms: number): Promise<void> {
+    this.#adopted ??= deferred();
+    const timer = new AbortController();
+    await Promise.race([this.#adopted.promise, sessionClock.sleep(ms, timer.signal)]);
+    timer.abort();
+  }
+
   #attach(from: number): Response {
     // Never create tables for an id that holds no session (unknown, or already deleted): they would never expire.
     if (!GeminiEventLog.exists(this.ctx.storage.sql)) return errorResponse(404, "no such Gemini session");
     const log = this.#eventLog();
     if (log.getMeta("format") === null) return errorResponse(404, "no such Gemini session");
     if (log.end?.result === "http_error") return errorResponse(410, "this session ended with an HTTP error");
-    if (!Number.isInteger(from) || from < 0) return errorResponse(400, "from must be a non-negative integer");
     return this.#clientResponse(log, from, this.#clients.attach());
   }
 
@@ -297,10 +324,7 @@ export class GeminiSession extends DurableObject<Env> {
     if (!Number.isInteger(from) || from < 0) return errorResponse(400, "from must be a non-negative integer");
     if (this.#log === null || this.#log.getMeta("format") === null) {
       // The hand-over may overtake an `/adopt` still reading a large request.
-      this.#adopted ??= deferred();
-      const timer = new AbortController();
-      await Promise.race([this.#adopted.promise, sessionClock.sleep(HANDOVER_WAIT_MS, timer.signal)]);
-      timer.abort();
+      await this.#awaitAdopt(HANDOVER_WAIT_MS);
       if (this.#log === null) return errorResponse(404, "no such Gemini session");
     }
     const log = this.#log;
