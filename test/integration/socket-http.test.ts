@@ -448,4 +448,14 @@ describe("socket egress: request body edge cases", () => {
       expect(count).toBe(seenUpstream);
     },
   );
+});
+
+/** A client body stream of `n` zero bytes in one chunk. */
+function bytesStream(n: number): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new Uint8Array(n));
+      c.close();
+    },
+  });
 }
