@@ -60,4 +60,17 @@ describe("largeChunkReader", () => {
     expect(fourth.value?.[0]).toBe(4);
     expect((await reader.read()).done).toBe(true);
   });
+
+  it("shares spare buffers between readers without one reader's chunks changing under another's reads", async () => {
+    const first = largeChunkReader(byteStream([filled(10, 1)]));
+    const kept = (await first.read()).value as Uint8Array;
+    expect((await first.read()).done).toBe(true);
+    // The next readers take the buffers `first` gave back.
+    for (const byte of [2, 3, 4]) {
+      const next = largeChunkReader(byteStream([filled(100, byte)]));
+      expect((await next.read()).value?.every((b) => b === byte)).toBe(true);
+      expect((await next.read()).done).toBe(true);
+    }
+    expect(kept.every((b) => b === 1)).toBe(true);
+  });
 });
