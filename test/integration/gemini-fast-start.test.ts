@@ -20,6 +20,7 @@ import {
   callGemini,
   env,
   finishReasons,
+  mockOrigin,
   prompt,
   readSse,
   reattachGeminiSession,
@@ -186,6 +187,57 @@ describe("Gemini fast start: hand-over to the session object", () => {
   });
 });
 
+/** An adopted session's settings against the Gemini mock's scenario `model` (the object's own later attempts). */
+function adoptStart(model: string, graceMs: number, bounds: Record<string, number>) {
+  return {
+    format: "sse" as const,
+    endpoint: {
+      name: "fed",
+      displayName: "fed",
+      targets: [{ url: mockOrigin(), weight: 1 }],
+      transport: "socket" as const,
+      gemini: true,
+    },
+    upstream: { rest: `/v1beta/models/${model}:streamGenerateContent`, search: "?alt=sse" },
+    headers: [] as [string, string][],
+    prompts: DEFAULT_RETRY_PROMPTS,
+    bounds,
+    graceMs,
+    aggressiveFallback: false,
+    debug: false,
+    startedAt: Date.now(),
+  };
+}
+
+describe("Gemini fast start: a Worker that never hands over", () => {
+  it("stops counting the Worker's client after the hand-over window, so the grace period ends the generation", async () => {
+    // The object's own continuation stalls after 16 characters; nobody ever reads the session again.
+    const id = await scenario({ answer: ANSWER, attempts: [{ kind: "stall", afterChars: 16 }] });
+    const stub = env.GEMINI_SESSION.get(env.GEMINI_SESSION.newUniqueId());
+    const start = adoptStart(id, 100, {
+      rateLimitMaxDelayMs: 50,
+      serverErrorMaxDelayMs: 50,
+      idleTimeoutMs: 60_000,
+    });
+    const feed = new AdoptFeed(start, new TextEncoder().encode(JSON.stringify(prompt())));
+    feed.head({ status: 200, headers: [["content-type", "text/event-stream"]] });
+    const event = { candidates: [{ content: { role: "model", parts: [{ text: ANSWER.slice(0, 32) }] } }] };
+    feed.write(new TextEncoder().encode(`data: ${JSON.stringify(event)}\r\n\r\n`));
+    // A clean end without a finish reason (a cut), then the Worker is gone: no /events, no /detach.
+    feed.close();
+    const adopted = await stub.fetch("https://gemini-session/adopt", {
+      method: "POST",
+      body: feed.body,
+      headers: feed.headers,
+    });
+    await adopted.body?.cancel();
+    // The mock sees the object close its stalled continuation: after the hand-over window (50 ms) and the grace
+    // period (100 ms), long before the 60 s idle timeout.
+    const reqs = await requests(id, 1, true);
+    expect(reqs.map((r) => r.end)).toEqual(["client-closed"]);
+  });
+});
+
 describe("Gemini fast start: a re-attach that overtakes the object's feed", () => {
   it("waits for the adopt instead of answering 404 (the client has the session id before the object is fed)", async () => {
     const id = env.GEMINI_SESSION.newUniqueId();
@@ -193,27 +245,7 @@ describe("Gemini fast start: a re-attach that overtakes the object's feed", () =
     // Sent first on the same stub, so it reaches the object before the adopt below (messages keep their order).
     const attached = stub.fetch("https://gemini-session/attach?from=0");
     const request = new TextEncoder().encode(JSON.stringify(prompt()));
-    const feed = new AdoptFeed(
-      {
-        format: "sse",
-        endpoint: {
-          name: "fed",
-          displayName: "fed",
-          targets: [{ url: "http://127.0.0.1:9", weight: 1 }],
-          transport: "fetch",
-          gemini: true,
-        },
-        upstream: { rest: "/v1beta/models/m:streamGenerateContent", search: "?alt=sse" },
-        headers: [],
-        prompts: DEFAULT_RETRY_PROMPTS,
-        bounds: {},
-        graceMs: 10_000,
-        aggressiveFallback: false,
-        debug: false,
-        startedAt: Date.now(),
-      },
-      request,
-    );
+    const feed = new AdoptFeed(adoptStart("unused", 10_000, {}), request);
     feed.head({ status: 200, headers: [["content-type", "text/event-stream"]] });
     const event = {
       candidates: [{ content: { role: "model", parts: [{ text: ANSWER }] }, finishReason: "STOP" }],

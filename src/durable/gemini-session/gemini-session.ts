@@ -174,9 +174,16 @@ export class GeminiSession extends DurableObject<Env> {
     if (this.#workerLeft) this.#workerDetach();
     this.#adopted?.resolve();
     // A broken feed means the Worker (and so its client) is gone. A clean end keeps the Worker's client attached:
-    // the Worker hands it over (`/events`) after the wait before the next attempt, or tells the object it left.
+    // the Worker hands it over (`/events`) after the wait before the next attempt, or tells the object it left. A
+    // Worker that did neither within that wait and the grace period is gone too (its context ended between the
+    // feed's end and the hand-over): its client stops counting, and the grace period runs as for any client that
+    // left, instead of the generation running on for nobody until its bounds end it.
     void attempt.done.then((how) => {
-      if (how === "failed") this.#workerDetach?.();
+      if (how === "failed") {
+        this.#workerDetach?.();
+        return;
+      }
+      setTimeout(() => this.#workerDetach?.(), handoverExpectedWithinMs({ ...start, bounds }));
     });
     await Promise.race([attempt.done, done]);
     attempt.cancel();
@@ -387,6 +394,16 @@ function httpErrorOf(ev: EngineEvent | null): { status: number; headers: Headers
 function handoverError(ev: EngineEvent): { status: number; headers: [string, string][]; body: string } {
   const { status, headers, body } = httpErrorOf(ev);
   return { status, headers: [...headers], body };
+}
+
+/**
+ * How long after a clean end of the fed attempt the Worker's hand-over may still come: its engine waits at most the
+ * longest retry delay of the bounds before the next attempt (which is the hand-over), plus the grace period any
+ * client gets. (Detaching after a hand-over, or after the generation ended, changes nothing.)
+ */
+export function handoverExpectedWithinMs(start: Pick<SessionStart, "bounds" | "graceMs">): number {
+  const bounds = { ...DEFAULT_ENGINE_BOUNDS, ...start.bounds };
+  return Math.max(bounds.rateLimitMaxDelayMs, bounds.serverErrorMaxDelayMs) + start.graceMs;
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
