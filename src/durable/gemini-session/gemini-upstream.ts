@@ -1,5 +1,6 @@
 import type { EncodedRequest } from "../../gemini/continuation-bytes";
 import type { RunAttempt } from "../../gemini/engine-types";
+import { attemptHeaders } from "../../stream/attempt-headers";
 import type { EndpointConfig } from "../../transport/endpoint";
 import { HeldBody } from "../../transport/held-body";
 import { type DispatchContext, dispatch } from "../failover/failover";
@@ -27,18 +28,6 @@ export interface GeminiUpstreamOptions {
 }
 
 /**
- * Client headers that describe the client's own body or encoding: the engine sends a new JSON body, and it must
- * read the upstream stream uncompressed (the socket transport does not decode `content-encoding`).
- */
-const REPLACED_HEADERS = [
-  "content-length",
-  "content-encoding",
-  "transfer-encoding",
-  "accept-encoding",
-  "accept",
-];
-
-/**
  * The one function through which a Gemini session reaches its upstream: `failover.ts` `dispatch()` per engine
  * attempt, so Gemini endpoints get what every endpoint gets: health-weighted selection that avoids ejected and
  * rate-limited targets, failover to another target before any byte (connect error, timeout, 5xx, 429), outcome
@@ -53,12 +42,7 @@ const REPLACED_HEADERS = [
  */
 export function geminiUpstream(opts: GeminiUpstreamOptions): RunAttempt<EncodedRequest> {
   return async (body, signal) => {
-    const headers = new Headers(opts.headers);
-    for (const name of REPLACED_HEADERS) headers.delete(name);
-    headers.set("content-type", "application/json");
-    headers.set("accept", "text/event-stream");
-    headers.set("accept-encoding", "identity");
-    headers.set("content-length", String(body.byteLength));
+    const headers = attemptHeaders(opts.headers, body.byteLength);
     const result = await dispatch(
       opts.endpoint,
       {
