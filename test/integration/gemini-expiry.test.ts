@@ -5,7 +5,7 @@
  */
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SESSION_RETENTION_MS } from "../../src/durable/gemini-session/gemini-session";
+import { SESSION_RETENTION_MS } from "../../src/durable/session-reports";
 import {
   ANSWER,
   answerText,

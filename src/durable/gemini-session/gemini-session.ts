@@ -14,10 +14,11 @@ import {
 import type { RetryPrompts } from "../../gemini/types";
 import type { EndpointConfig } from "../../transport/endpoint";
 import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
-import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "../health/session-counters";
+import { recordSessionEvent, type SessionEvent } from "../health/session-counters";
 import { sessionErrorResponse, startErrorOf } from "../session-errors";
 import { framedStart } from "../session-head";
-import { endedWell, SessionClients, sessionClock, sessionEndLog, settleWithin } from "../session-lifecycle";
+import { endedWell, SessionClients, sessionClock, sessionEndLog } from "../session-lifecycle";
+import { SESSION_RETENTION_MS, settleSessionReports } from "../session-reports";
 import { type AdoptStart, type FedAttempt, readAdopt } from "./gemini-adopt";
 import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-stream";
 import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
@@ -41,12 +42,6 @@ const HANDOVER_WAIT_MS = 10_000;
 const ATTACH_ADOPT_WAIT_MS = 2_000;
 
 export const SESSION_ID_HEADER = "x-proxy-session-id";
-/**
- * How long a session's events stay available for re-attach before the object deletes them. The deletion alarm is
- * set before the session stores anything and pushed out while the generation runs, so a session that stops without
- * finishing (eviction, deploy, crash) is still deleted at most this long after it last ran.
- */
-export const SESSION_RETENTION_MS = 10 * 60_000;
 
 /** What the Worker sends to start a session (`gemini-start.ts`: this as JSON, then the request's bytes). */
 export interface SessionStart {
@@ -294,7 +289,7 @@ export class GeminiSession extends DurableObject<Env> {
     const events: SessionEvent[] = [ok ? "gemini.completed" : "gemini.failed"];
     if (summary.recovered) events.push("gemini.recovered");
     // Counted and reported before the log ends, so a client that saw the end also sees it in /health.
-    await this.#settleReports(events);
+    await settleSessionReports(this.env, (p) => this.ctx.waitUntil(p), this.#views, events);
     log.finish({ result: summary.result });
     await this.#armRetention();
     console.log(sessionEndLog("gemini_session", this.ctx.id.toString().slice(0, 12), start, summary));
@@ -361,18 +356,6 @@ export class GeminiSession extends DurableObject<Env> {
       [SESSION_ID_HEADER]: this.ctx.id.toString(),
     });
     return new Response(body, { status: 200, headers });
-  }
-
-  /**
-   * Sends the final session events and waits (bounded) for them and for this session's health reports. Both are this
-   * object's own I/O (`sendSessionEvents`, views it owns). Never throws: counters are statistics, not state.
-   */
-  async #settleReports(events: SessionEvent[]): Promise<void> {
-    const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
-    await settleWithin(
-      Promise.all([sendSessionEvents(this.env, waitUntil, events), this.#views.settle()]),
-      sessionClock,
-    );
   }
 
   /**

@@ -5,6 +5,7 @@ import type { RetryPrompts } from "../../gemini/types";
 import { type ChatContinuation, chatRepairFormat } from "../../openai/chat-repair";
 import { openaiChatStream } from "../../openai/chat-stream";
 import { ContinuationAligner } from "../../stream/aligner";
+import { attemptHeaders } from "../../stream/attempt-headers";
 import type { StreamGuardConfig } from "../../stream/guard-config";
 import { PrefixAligner } from "../../stream/prefix-aligner";
 import { RepairEngine } from "../../stream/repair-engine";
@@ -21,15 +22,14 @@ import { dispatch } from "../failover/failover";
 import { coolingAsAnswer } from "../failover/key-dispatch";
 import { streamGuardInspector } from "../failover/stream-guard-inspector";
 import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
-import { recordSessionEvent, type SessionEvent, sendSessionEvents } from "../health/session-counters";
+import { recordSessionEvent, type SessionEvent } from "../health/session-counters";
 import { sessionErrorResponse, startErrorOf } from "../session-errors";
 import { framedStart } from "../session-head";
-import { endedWell, SessionClients, sessionClock, sessionEndLog, settleWithin } from "../session-lifecycle";
+import { endedWell, SessionClients, sessionClock, sessionEndLog } from "../session-lifecycle";
+import { SESSION_RETENTION_MS, settleSessionReports } from "../session-reports";
 import { StreamEventLog, streamClientBody } from "./stream-event-log";
 
 export const STREAM_SESSION_ID_HEADER = "x-proxy-session-id";
-/** How long a session's events stay available for re-attach (as for Gemini sessions). */
-export const STREAM_SESSION_RETENTION_MS = 10 * 60_000;
 
 export type RepairWireFormat = "openai-chat" | "anthropic-messages";
 
@@ -54,15 +54,6 @@ const GUARD_FORMATS: Record<RepairWireFormat, StreamFormat> = {
   "openai-chat": openaiChatStream,
   "anthropic-messages": anthropicMessagesStream,
 };
-
-/** Headers that describe the client's own body: each attempt sends a new JSON body and reads plain SSE. */
-const REPLACED_HEADERS = [
-  "content-length",
-  "content-encoding",
-  "transfer-encoding",
-  "accept-encoding",
-  "accept",
-];
 
 const encoder = new TextEncoder();
 
@@ -89,7 +80,7 @@ export class StreamSession extends DurableObject<Env> {
   }
 
   #armRetention(): Promise<void> {
-    return this.ctx.storage.setAlarm(Date.now() + STREAM_SESSION_RETENTION_MS);
+    return this.ctx.storage.setAlarm(Date.now() + SESSION_RETENTION_MS);
   }
 
   #eventLog(): StreamEventLog {
@@ -137,12 +128,7 @@ export class StreamSession extends DurableObject<Env> {
       format,
       runAttempt: async (body, signal) => {
         const bytes = encoder.encode(JSON.stringify(body));
-        const headers = new Headers(start.headers);
-        for (const name of REPLACED_HEADERS) headers.delete(name);
-        headers.set("content-type", "application/json");
-        headers.set("accept", "text/event-stream");
-        headers.set("accept-encoding", "identity");
-        headers.set("content-length", String(bytes.byteLength));
+        const headers = attemptHeaders(start.headers, bytes.byteLength);
         const { response } = await dispatch(
           start.endpoint,
           { method: "POST", rest: start.upstream.rest, search: start.upstream.search, headers, body: bytes },
@@ -218,7 +204,7 @@ export class StreamSession extends DurableObject<Env> {
     const events: SessionEvent[] = [ok ? "stream.completed" : "stream.failed"];
     if (summary.recovered) events.push("stream.recovered");
     // Counted before the log ends, so a client that saw the end also sees it in /health.
-    await this.#settleReports(events);
+    await settleSessionReports(this.env, (p) => this.ctx.waitUntil(p), this.#views, events);
     log.finish({ result: summary.result });
     await this.#armRetention();
     console.log(sessionEndLog("stream_session", this.ctx.id.toString().slice(0, 12), start, summary));
@@ -240,15 +226,6 @@ export class StreamSession extends DurableObject<Env> {
       [STREAM_SESSION_ID_HEADER]: this.ctx.id.toString(),
     });
     return new Response(streamClientBody(log, from, detach), { status: 200, headers });
-  }
-
-  /** Sends the final session events and waits (bounded) for them and this session's health reports. */
-  async #settleReports(events: SessionEvent[]): Promise<void> {
-    const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
-    await settleWithin(
-      Promise.all([sendSessionEvents(this.env, waitUntil, events), this.#views.settle()]),
-      sessionClock,
-    );
   }
 
   override async alarm(): Promise<void> {
