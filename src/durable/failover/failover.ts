@@ -300,6 +300,14 @@ export async function dispatch(
 
     let { response } = result;
     const at = now();
+    /** The attempt's answer goes to the client. */
+    const delivered = (answer: Response): DispatchResult => ({
+      response: withAttempts(answer, attempt),
+      target,
+      attempts: attempt,
+      transport: result.transport,
+      fallbackReason: result.fallbackReason,
+    });
     const latencyMs = Math.max(0, at - attemptStart);
     if (keys && key) {
       const judged = await keys.judge(response, key, at, views, policy, viewCtx);
@@ -312,13 +320,7 @@ export async function dispatch(
           response.body?.cancel().catch(() => {});
           continue;
         }
-        return {
-          response: withAttempts(response, attempt),
-          target,
-          attempts: attempt,
-          transport: result.transport,
-          fallbackReason: result.fallbackReason,
-        };
+        return delivered(response);
       }
     }
     const status = response.status;
@@ -339,13 +341,7 @@ export async function dispatch(
         continue;
       }
       if (verdict.kind === "deliver") {
-        return {
-          response: withAttempts(verdict.response, attempt),
-          target,
-          attempts: attempt,
-          transport: result.transport,
-          fallbackReason: result.fallbackReason,
-        };
+        return delivered(verdict.response);
       }
     }
     if (status === 429) {
@@ -363,13 +359,7 @@ export async function dispatch(
     // Out of attempts: a lone attempt's answer and a final 429 (its Retry-After tells the client when
     // to come back) reach the client as the upstream sent them.
     if (!failed || (!canRetry && (maxAttempts === 1 || status === 429))) {
-      return {
-        response: withAttempts(response, attempt),
-        target,
-        attempts: attempt,
-        transport: result.transport,
-        fallbackReason: result.fallbackReason,
-      };
+      return delivered(response);
     }
     failures.push({ target, status, cause: `HTTP ${status}` });
     response.body?.cancel().catch(() => {});
