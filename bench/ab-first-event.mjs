@@ -4,12 +4,12 @@
  * `workerd serve` at the same time, requests alternating A, B and B's plain socket preset. On a shared machine two
  * separate runs differ by more than most changes; side by side, both builds see the same load.
  */
-import { request as httpRequest } from "node:http";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { keepAliveAgent } from "./lib/client.mjs";
 import { registerScenario, startGeminiMock } from "./lib/gemini-mock.mjs";
-import { median, nowMs, round } from "./lib/stats.mjs";
+import { streamOnce } from "./lib/measure-gemini.mjs";
+import { median, round } from "./lib/stats.mjs";
 
 const [treeA, treeB, roundsArg] = process.argv.slice(2);
 if (!treeA || !treeB) {
@@ -23,32 +23,12 @@ const starter = async (tree) =>
 
 const body = JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] });
 
-/** Time to the first `data:` event of one streamed request, in ms. */
-function firstEvent(url, agent) {
-  return new Promise((resolve, reject) => {
-    const started = nowMs();
-    const req = httpRequest(
-      url,
-      {
-        agent,
-        method: "POST",
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        let first = null;
-        res.on("data", (chunk) => {
-          if (first === null && chunk.toString().includes("data:")) first = nowMs() - started;
-        });
-        res.on("end", () =>
-          res.statusCode === 200 && first !== null
-            ? resolve(first)
-            : reject(new Error(`status ${res.statusCode} without an event`)),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
+/** Time to the first `data:` event of one streamed request, in ms (`streamOnce`, as `npm run bench` measures it). */
+async function firstEvent(url, agent) {
+  const got = await streamOnce(url, body, agent);
+  if (got.status !== 200 || got.firstEventMs === null)
+    throw new Error(`status ${got.status} without an event`);
+  return got.firstEventMs;
 }
 
 const gemini = await startGeminiMock();

@@ -17,7 +17,7 @@ const promptBody = (text) => JSON.stringify({ contents: [{ role: "user", parts: 
  * POSTs `body` and reads the SSE answer. Resolves with the time to the first `data:` event, the
  * total time, the status, the session id header and whether the stream ended with `STOP`.
  */
-function streamOnce(url, body, agent) {
+export function streamOnce(url, body, agent) {
   return new Promise((resolve, reject) => {
     const started = nowMs();
     const req = httpRequest(
