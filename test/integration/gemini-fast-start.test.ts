@@ -209,6 +209,28 @@ function adoptStart(model: string, graceMs: number, bounds: Record<string, numbe
   };
 }
 
+/**
+ * Plays the Worker's side of `/adopt` on `stub`: the settings, the prompt, a 200 SSE head and one event, then a clean
+ * end of the first attempt. Resolves once the object has read the feed.
+ */
+async function adoptOneEvent(
+  stub: DurableObjectStub,
+  start: ReturnType<typeof adoptStart>,
+  event: GenerateContentResponse,
+): Promise<void> {
+  const encoder = new TextEncoder();
+  const feed = new AdoptFeed(start, encoder.encode(JSON.stringify(prompt())));
+  feed.head({ status: 200, headers: [["content-type", "text/event-stream"]] });
+  feed.write(encoder.encode(`data: ${JSON.stringify(event)}\r\n\r\n`));
+  feed.close();
+  const adopted = await stub.fetch("https://gemini-session/adopt", {
+    method: "POST",
+    body: feed.body,
+    headers: feed.headers,
+  });
+  await adopted.body?.cancel();
+}
+
 describe("Gemini fast start: a Worker that never hands over", () => {
   it("stops counting the Worker's client after the hand-over window, so the grace period ends the generation", async () => {
     // The object's own continuation stalls after 16 characters; nobody ever reads the session again.
@@ -219,18 +241,10 @@ describe("Gemini fast start: a Worker that never hands over", () => {
       serverErrorMaxDelayMs: 50,
       idleTimeoutMs: 60_000,
     });
-    const feed = new AdoptFeed(start, new TextEncoder().encode(JSON.stringify(prompt())));
-    feed.head({ status: 200, headers: [["content-type", "text/event-stream"]] });
-    const event = { candidates: [{ content: { role: "model", parts: [{ text: ANSWER.slice(0, 32) }] } }] };
-    feed.write(new TextEncoder().encode(`data: ${JSON.stringify(event)}\r\n\r\n`));
     // A clean end without a finish reason (a cut), then the Worker is gone: no /events, no /detach.
-    feed.close();
-    const adopted = await stub.fetch("https://gemini-session/adopt", {
-      method: "POST",
-      body: feed.body,
-      headers: feed.headers,
+    await adoptOneEvent(stub, start, {
+      candidates: [{ content: { role: "model", parts: [{ text: ANSWER.slice(0, 32) }] } }],
     });
-    await adopted.body?.cancel();
     // The mock sees the object close its stalled continuation: after the hand-over window (50 ms) and the grace
     // period (100 ms), long before the 60 s idle timeout.
     const reqs = await requests(id, 1, true);
@@ -244,20 +258,9 @@ describe("Gemini fast start: a re-attach that overtakes the object's feed", () =
     const stub = env.GEMINI_SESSION.get(id);
     // Sent first on the same stub, so it reaches the object before the adopt below (messages keep their order).
     const attached = stub.fetch("https://gemini-session/attach?from=0");
-    const request = new TextEncoder().encode(JSON.stringify(prompt()));
-    const feed = new AdoptFeed(adoptStart("unused", 10_000, {}), request);
-    feed.head({ status: 200, headers: [["content-type", "text/event-stream"]] });
-    const event = {
+    await adoptOneEvent(stub, adoptStart("unused", 10_000, {}), {
       candidates: [{ content: { role: "model", parts: [{ text: ANSWER }] }, finishReason: "STOP" }],
-    };
-    feed.write(new TextEncoder().encode(`data: ${JSON.stringify(event)}\r\n\r\n`));
-    feed.close();
-    const adopted = await stub.fetch("https://gemini-session/adopt", {
-      method: "POST",
-      body: feed.body,
-      headers: feed.headers,
     });
-    await adopted.body?.cancel();
     const response = await attached;
     expect(response.status).toBe(200);
     const { events } = await readSse(response);
