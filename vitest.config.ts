@@ -41,6 +41,12 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
+          // Durable Objects log from their own I/O context, often after the test that started them
+          // has ended; the plugin parks such lines and a file's teardown can then reject the pending
+          // console RPC and fail a green run (cloudflare/workers-sdk#15719, vitest-dev/vitest#11153).
+          // Without the interception, workerd writes every line to its own stdout and nothing is
+          // pending at teardown. Tests that read log lines spy on the global console, unaffected.
+          disableConsoleIntercept: true,
           globalSetup: ["test/mocks/global-setup.ts"],
         },
       },
