@@ -1,5 +1,6 @@
 /**
- * `node bench/ab-cpu.mjs <treeA> <treeB> [windows]`: workerd CPU per request (`/proc/<pid>/stat`) of two copies of
+ * `node bench/ab-cpu.mjs <treeA> <treeB> [windows]`: workerd CPU per request (`/proc/<pid>/stat`), then the added
+ * p50/p99 at concurrency 1 (against direct, sides taking turns round by round), of two copies of
  * this repository, each bundled and served by its own `workerd serve`, for the bench's small JSON request (POST, a
  * 72-byte chat body, answered by the mock's small completion) on a socket and a fetch preset (closed loop, 16 clients, 1.5 s windows alternating A and B). Side by side, both builds see the same
  * machine; CPU per request is what a change to the hot path should move.
@@ -9,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { startBenchMocks } from "./lib/bench-mocks.mjs";
 import { closedLoop, keepAliveAgent } from "./lib/client.mjs";
 import { cpuSplitMs } from "./lib/cpu.mjs";
-import { isMockAnswer, smallJsonRequest } from "./lib/measure.mjs";
+import { isMockAnswer, latency, smallJsonRequest } from "./lib/measure.mjs";
 import { round } from "./lib/stats.mjs";
 
 const [treeA, treeB, windowsArg] = process.argv.slice(2);
@@ -72,6 +73,17 @@ try {
       },
     ]),
   );
+  // Then the added latency at concurrency 1, the sides taking turns round by round (as `npm run bench` does).
+  const sides = { direct };
+  for (const name of ["A", "B"]) {
+    sides[`${name} socket preset`] = `${builds[name].gatewayUrl}/s`;
+    sides[`${name} fetch preset`] = `${builds[name].gatewayUrl}/f`;
+  }
+  const latencies = await latency(sides, { rounds: WINDOWS, perRound: 200, warmup: 50 });
+  for (const [key, value] of Object.entries(out)) {
+    value.added_p50_ms_c1 = latencies[key].added_p50_ms;
+    value.added_p99_ms_c1 = latencies[key].added_p99_ms;
+  }
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 } finally {
   await Promise.all([builds.A.stop(), builds.B.stop()]);

@@ -5,8 +5,11 @@
  * told from fetch at the upstream: workerd stamps `cf-worker` on every fetch, never on our socket writes.
  */
 import { describe, expect, it } from "vitest";
+import type { SocketAttempt } from "../../src/transport/egress-policy";
 import { UpstreamConnectError, UpstreamTlsError } from "../../src/transport/errors";
 import { openSocket } from "../../src/transport/socket-connect";
+import { sendViaSocket } from "../../src/transport/socket-http";
+import { DEFAULT_EGRESS_TIMEOUTS } from "../../src/transport/timeouts";
 import type { RecordedRequest } from "../mocks/gemini-store";
 import type { WsConnectionLog } from "../mocks/ws.mock";
 import { echoReport, gateway, headerNames, mockPort } from "./gateway";
@@ -124,6 +127,37 @@ describe("certificate failures and broken handshakes", () => {
     const error = await errorOf(response);
     expect(error.message).toContain("broke off the handshake");
     expect(error.message).toContain("the fetch fallback failed too");
+  });
+
+  it("sendViaSocket reports a failed connect as the connect's typed error, with nothing written", async () => {
+    const send = async (url: string) => {
+      const attempt: SocketAttempt = { wroteRequest: false, receivedResponse: false };
+      const error = await sendViaSocket(
+        {
+          method: "POST",
+          url,
+          headers: new Headers({ "content-type": "application/json" }),
+          body: new TextEncoder().encode('{"q":1}'),
+        },
+        { ...DEFAULT_EGRESS_TIMEOUTS, connectTimeoutMs: 5_000 },
+        { attempt },
+      ).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      return { error, attempt };
+    };
+    const tls = await send(`https://127.0.0.1:${mockPort("tls.wronghost")}/v1/x`);
+    expect(tls.error).toBeInstanceOf(UpstreamTlsError);
+    expect(tls.error).toMatchObject({ phase: "before_write" });
+    expect(tls.attempt).toEqual({ wroteRequest: false, receivedResponse: false });
+    for (const scheme of ["https", "http"]) {
+      const refused = await send(`${scheme}://127.0.0.1:${mockPort("rawtcp.refused")}/v1/x`);
+      expect(refused.error).toBeInstanceOf(UpstreamConnectError);
+      expect(refused.error).not.toBeInstanceOf(UpstreamTlsError);
+      expect(refused.error).toMatchObject({ phase: "before_write", reason: "upstream_connect_failed" });
+      expect(refused.attempt.wroteRequest).toBe(false);
+    }
   });
 
   it("openSocket tells a failed TLS handshake from a refused connection", async () => {
