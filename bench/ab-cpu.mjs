@@ -13,9 +13,13 @@ import { cpuSplitMs } from "./lib/cpu.mjs";
 import { isMockAnswer, latency, smallJsonRequest } from "./lib/measure.mjs";
 import { round } from "./lib/stats.mjs";
 
-const [treeA, treeB, windowsArg] = process.argv.slice(2);
+const args = process.argv.slice(2);
+// `--vars-b JSON`: variables only B gets (the same tree twice, one setting apart, e.g. '{"REQUEST_LOG":"errors"}').
+const varsAt = args.indexOf("--vars-b");
+const varsB = varsAt >= 0 ? JSON.parse(args.splice(varsAt, 2)[1] ?? "{}") : {};
+const [treeA, treeB, windowsArg] = args;
 if (!treeA || !treeB) {
-  process.stderr.write("usage: node bench/ab-cpu.mjs <treeA> <treeB> [windows]\n");
+  process.stderr.write("usage: node bench/ab-cpu.mjs <treeA> <treeB> [windows] [--vars-b JSON]\n");
   process.exit(2);
 }
 const WINDOWS = Number(windowsArg ?? 8);
@@ -33,7 +37,10 @@ const vars = {
     f: { targets: [direct], transport: "fetch" },
   }),
 };
-const builds = { A: await (await starter(treeA))({ vars }), B: await (await starter(treeB))({ vars }) };
+const builds = {
+  A: await (await starter(treeA))({ vars }),
+  B: await (await starter(treeB))({ vars: { ...vars, ...varsB } }),
+};
 const totals = {};
 try {
   for (let w = 0; w < WINDOWS; w++) {

@@ -40,6 +40,7 @@ export interface GatewayVars {
   STREAM_REPAIR_ENABLED?: string | boolean;
   STREAM_REPAIR?: string;
   HEALTH_SHARDING?: string;
+  REQUEST_LOG?: string;
 }
 
 export type GeminiEngineConfig = ReturnType<typeof parseGeminiEngineConfig>;
@@ -70,7 +71,16 @@ export interface GatewayConfig {
   streamRepair: { enabled: boolean } & GeminiEngineConfig;
   /** `HEALTH_SHARDING`: `region` (default) keeps endpoint health per continent, `off` in one object (`health-shards.ts`). */
   healthSharding: HealthSharding;
+  /** `REQUEST_LOG`: which requests get their log line (`log.ts`). */
+  requestLog: RequestLogLevel;
 }
+
+/**
+ * `REQUEST_LOG`: `all` (default) writes one line per request; `errors` only for requests that did not go cleanly
+ * (see `wantsLogLine` in `log.ts`); `off` none. Session summaries and the objects' own lines are not affected.
+ */
+export const REQUEST_LOG_LEVELS = ["all", "errors", "off"] as const;
+export type RequestLogLevel = (typeof REQUEST_LOG_LEVELS)[number];
 
 /** Defaults of DESIGN §5, also shown by the dashboard. */
 export const BOOLEAN_DEFAULTS = {
@@ -131,6 +141,7 @@ export const GATEWAY_VARIABLES = [
   "STREAM_REPAIR_ENABLED",
   "STREAM_REPAIR",
   "HEALTH_SHARDING",
+  "REQUEST_LOG",
 ] as const satisfies readonly (keyof GatewayVars)[];
 /** Fails to compile when a variable of `GatewayVars` is missing from `GATEWAY_VARIABLES` (the cache key). */
 type EveryVariableListed<Unlisted extends never> = Unlisted;
@@ -220,20 +231,21 @@ function parseConfigWith(vars: GatewayVars, check: Check): GatewayConfig {
       enabled: boolean("STREAM_REPAIR_ENABLED"),
       ...check(() => parseGeminiEngineConfig(vars.STREAM_REPAIR, "STREAM_REPAIR"), { bounds: {} }),
     },
-    healthSharding: check(() => parseHealthSharding(vars.HEALTH_SHARDING), "region"),
+    healthSharding: check(
+      () => parseChoice("HEALTH_SHARDING", vars.HEALTH_SHARDING, HEALTH_SHARDING_VALUES),
+      "region",
+    ),
+    requestLog: check(() => parseChoice("REQUEST_LOG", vars.REQUEST_LOG, REQUEST_LOG_LEVELS), "all"),
   };
 }
 
-/** `HEALTH_SHARDING`: one of `HEALTH_SHARDING_VALUES`, any case; unset or empty is `region`. */
-function parseHealthSharding(raw: unknown): HealthSharding {
-  if (raw === undefined || raw === null || raw === "") return "region";
+/** A variable that names one of `values` (any case, spaces around ignored); unset or empty is the first. */
+function parseChoice<T extends string>(variable: keyof GatewayVars, raw: unknown, values: readonly T[]): T {
+  if (raw === undefined || raw === null || raw === "") return values[0] as T;
   const value = typeof raw === "string" ? raw.trim().toLowerCase() : raw;
-  const known = HEALTH_SHARDING_VALUES.find((v) => v === value);
+  const known = values.find((v) => v === value);
   if (known === undefined) {
-    throw new ConfigError(
-      "HEALTH_SHARDING",
-      `expected ${HEALTH_SHARDING_VALUES.join(" or ")}, got ${JSON.stringify(raw)}`,
-    );
+    throw new ConfigError(variable, `expected ${values.join(" or ")}, got ${JSON.stringify(raw)}`);
   }
   return known;
 }

@@ -4,9 +4,10 @@
  * are shown by host only (a base path could carry an account id the public page should not show).
  */
 
+import { HEALTH_SHARDING_VALUES } from "../durable/health/health-shards";
 import { DEFAULT_STREAM_GUARD, type StreamGuardConfig } from "../stream/guard-config";
 import type { TransportKind } from "../transport/endpoint";
-import { BOOLEAN_DEFAULTS, type GatewayConfig } from "./config";
+import { BOOLEAN_DEFAULTS, type GatewayConfig, REQUEST_LOG_LEVELS } from "./config";
 import type { StringKey } from "./dashboard-i18n";
 import { BUILTIN_PRESETS } from "./presets";
 
@@ -153,6 +154,19 @@ export function buildDashboardModel(config: GatewayConfig): DashboardModel {
     secret: false,
     meaning: "descStreamRepairBounds",
   });
+  for (const [variable, effective, defaultValue, meaning] of [
+    ["REQUEST_LOG", config.requestLog, REQUEST_LOG_LEVELS[0], "descRequestLog"],
+    ["HEALTH_SHARDING", config.healthSharding, HEALTH_SHARDING_VALUES[0], "descHealthSharding"],
+  ] as const) {
+    rows.push({
+      variable,
+      defaultValue: { text: defaultValue },
+      effective: { text: effective },
+      changed: effective !== defaultValue,
+      secret: false,
+      meaning,
+    });
+  }
   rows.push({
     variable: "ENDPOINTS",
     defaultValue: { text: "{}" },

@@ -195,6 +195,8 @@ describe("model", () => {
       "GEMINI_ENGINE",
       "STREAM_GUARD",
       "STREAM_REPAIR",
+      "REQUEST_LOG",
+      "HEALTH_SHARDING",
       "ENDPOINTS",
     ]);
     const row = (name: string) => model.config.find((r) => r.variable === name)!;
@@ -213,6 +215,21 @@ describe("model", () => {
       changed: true,
     });
     expect(row("STREAM_REPAIR_ENABLED")).toMatchObject({ effective: { text: "false" }, changed: false });
+    expect(row("REQUEST_LOG")).toMatchObject({
+      defaultValue: { text: "all" },
+      effective: { text: "all" },
+      changed: false,
+    });
+    const quiet = buildDashboardModel(parseConfig({ REQUEST_LOG: "Errors", HEALTH_SHARDING: "off" }));
+    expect(quiet.config.find((r) => r.variable === "REQUEST_LOG")).toMatchObject({
+      effective: { text: "errors" },
+      changed: true,
+    });
+    expect(quiet.config.find((r) => r.variable === "HEALTH_SHARDING")).toMatchObject({
+      defaultValue: { text: "region" },
+      effective: { text: "off" },
+      changed: true,
+    });
     const repair = buildDashboardModel(
       parseConfig({ STREAM_REPAIR_ENABLED: "on", STREAM_REPAIR: '{"graceMs":1}' }),
     );

@@ -4,13 +4,13 @@
 import { AutoRouter, type IRequest } from "itty-router";
 import { reattachSession } from "../durable/stream-session/stream-session-route";
 import { BadRequestError } from "../transport/errors";
-import { loadConfig } from "./config";
+import { loadConfig, type RequestLogLevel } from "./config";
 import { type GatewayContext, secretsOf } from "./context";
 import { decorate, preflightResponse } from "./cors";
 import { renderDashboard } from "./dashboard";
 import { toErrorResponse } from "./errors";
 import { handleHealth, handleMetrics } from "./health-route";
-import { loggedPath, logRequest } from "./log";
+import { loggedPath, logRequest, wantsLogLine } from "./log";
 import { handleProxy } from "./proxy";
 import { isProxyPrefix } from "./route";
 import { RequestTiming } from "./server-timing";
@@ -76,26 +76,31 @@ export async function handleRequest(request: Request, env: Env, ctx: ExecutionCo
   const log: GatewayContext["log"] = {};
   let secrets: string[] = [];
   let token: string | null = null;
+  // A configuration that does not load is logged whatever it asks for.
+  let logLevel: RequestLogLevel = "all";
   let response: Response;
   try {
     const config = loadConfig(env);
     secrets = secretsOf(config);
     token = config.authToken;
+    logLevel = config.requestLog;
     response = await router.fetch(request, { raw: request, url, env, ctx, config, requestId, log, timing });
   } catch (error) {
     response = toErrorResponse(error, requestId, secrets);
     log.error = response.headers.get("x-proxy-error") ?? "error";
   }
-  logRequest({
-    request_id: requestId,
-    method: request.method,
-    path: loggedPath(url, token, secrets),
-    route: "unknown",
-    ...log,
-    status: response.status,
-    duration_ms: Date.now() - started,
-    upstream_ms: timing.upstreamMs(),
-  });
+  if (wantsLogLine(logLevel, response.status, log)) {
+    logRequest({
+      request_id: requestId,
+      method: request.method,
+      path: loggedPath(url, token, secrets),
+      route: "unknown",
+      ...log,
+      status: response.status,
+      duration_ms: Date.now() - started,
+      upstream_ms: timing.upstreamMs(),
+    });
+  }
   return decorate(response, requestId, timing.headerValue());
 }
 

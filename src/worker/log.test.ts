@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loggedPath, redact } from "./log";
+import { parseConfig } from "./config";
+import { loggedPath, redact, wantsLogLine } from "./log";
 
 describe("redact", () => {
   it("removes configured secrets, ?key= values and key shapes", () => {
@@ -60,5 +61,32 @@ describe("redact: credential query names", () => {
 
   it("keeps names that only resemble a credential name", () => {
     expect(redact("/p?signal=on&codec=opus&keyword=x")).toBe("/p?signal=on&codec=opus&keyword=x");
+  });
+});
+
+describe("REQUEST_LOG and the request line", () => {
+  it("all and off write every line or none", () => {
+    expect(wantsLogLine("all", 200, {})).toBe(true);
+    expect(wantsLogLine("off", 502, { error: "upstream_connect_failed" })).toBe(false);
+  });
+
+  it("errors keeps what did not go cleanly, even when the client got a 2xx", () => {
+    expect(wantsLogLine("errors", 200, { attempts: 1, fallback: null })).toBe(false);
+    expect(wantsLogLine("errors", 101, {})).toBe(false);
+    expect(wantsLogLine("errors", 304, {})).toBe(false);
+    expect(wantsLogLine("errors", 401, {})).toBe(true);
+    expect(wantsLogLine("errors", 502, {})).toBe(true);
+    expect(wantsLogLine("errors", 200, { error: "stream_cut" })).toBe(true);
+    expect(wantsLogLine("errors", 200, { fallback: "upstream_connect_failed" })).toBe(true);
+    expect(wantsLogLine("errors", 200, { attempts: 2 })).toBe(true);
+  });
+
+  it("is parsed in any case, unset is all, anything else a configuration error naming the variable", () => {
+    expect(parseConfig({}).requestLog).toBe("all");
+    expect(parseConfig({ REQUEST_LOG: " Errors " }).requestLog).toBe("errors");
+    expect(parseConfig({ REQUEST_LOG: "OFF" }).requestLog).toBe("off");
+    expect(() => parseConfig({ REQUEST_LOG: "warn" })).toThrow(
+      /REQUEST_LOG: expected all or errors or off, got "warn"/,
+    );
   });
 });

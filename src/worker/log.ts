@@ -4,6 +4,7 @@
  */
 
 import { isValidPathToken } from "./auth";
+import type { RequestLogLevel } from "./config";
 import { splitFirstSegment } from "./route";
 
 const REDACTED = "[redacted]";
@@ -75,6 +76,19 @@ export interface RequestLog {
   duration_ms: number;
   error?: string;
   [field: string]: unknown;
+}
+
+/**
+ * Whether a request gets its line under `REQUEST_LOG`. `errors` keeps every request that did not go cleanly: an
+ * error status (4xx included: a refused token is worth seeing), a gateway error, a socket attempt that fell back
+ * to fetch, or more than one upstream attempt (a failure that failover hid from the client).
+ */
+export function wantsLogLine(level: RequestLogLevel, status: number, fields: Partial<RequestLog>): boolean {
+  if (level === "all") return true;
+  if (level === "off") return false;
+  return (
+    status >= 400 || fields.error !== undefined || Boolean(fields.fallback) || (fields.attempts ?? 1) > 1
+  );
 }
 
 export function logRequest(entry: RequestLog): void {

@@ -17,7 +17,7 @@ export const SHARD_SEPARATOR = "#";
 
 /** `HEALTH_SHARDING`: `region` shards by continent; `off` keeps one object per endpoint. */
 export type HealthSharding = "region" | "off";
-export const HEALTH_SHARDING_VALUES: readonly HealthSharding[] = ["region", "off"];
+export const HEALTH_SHARDING_VALUES = ["region", "off"] as const satisfies readonly HealthSharding[];
 
 /** What a region may look like (continent codes; tests inject others of this form). */
 const REGION = /^[A-Za-z0-9_-]{1,16}$/;
