@@ -5,11 +5,10 @@
  * Reports per side the median time to first byte and to the last byte, and the repaired − guarded differences.
  * The sides run one after another in a rotating order, so they never compete for the CPU.
  */
-import { request as httpRequest } from "node:http";
 import { join } from "node:path";
-import { keepAliveAgent } from "./lib/client.mjs";
+import { keepAliveAgent, postStream } from "./lib/client.mjs";
 import { startMockProcess } from "./lib/mock-process.mjs";
-import { median, nowMs, round } from "./lib/stats.mjs";
+import { median, round } from "./lib/stats.mjs";
 import { REPO_DIR, startWorkerd } from "./lib/workerd.mjs";
 
 const quick = process.argv.includes("--quick");
@@ -19,39 +18,17 @@ const BODY = Buffer.from(
 );
 
 /** POSTs the streaming request; resolves with the time to the first and to the last byte, and the text. */
-function post(url, agent) {
-  return new Promise((resolve, reject) => {
-    const started = nowMs();
-    const req = httpRequest(
-      url,
-      {
-        agent,
-        method: "POST",
-        headers: { "content-type": "application/json", "content-length": BODY.length },
-      },
-      (res) => {
-        let ttfb = null;
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => {
-          ttfb ??= nowMs() - started;
-          text += chunk;
-        });
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode,
-            ttfb,
-            total: nowMs() - started,
-            text,
-            session: res.headers["x-proxy-session-id"],
-          }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(BODY);
+async function post(url, agent) {
+  let ttfb = null;
+  let text = "";
+  const { status, headers, totalMs } = await postStream(url, BODY, {
+    agent,
+    onChunk: (chunk, atMs) => {
+      ttfb ??= atMs;
+      text += chunk;
+    },
   });
+  return { status, ttfb, total: totalMs, text, session: headers["x-proxy-session-id"] };
 }
 
 const mocks = await startMockProcess(join(REPO_DIR, "bench/lib/bench-mocks.mjs"), "startBenchMocks");

@@ -45,6 +45,27 @@ export function timedRequest(url, { agent, method = "GET", headers = {}, body } 
   });
 }
 
+/**
+ * POSTs a JSON `body` and reads the answer as UTF-8 text as it streams: `onChunk(text, elapsedMs)` sees each chunk on
+ * arrival (SSE timings are taken there). Resolves with the status, the response headers and the total time.
+ */
+export function postStream(url, body, { agent, onChunk = () => {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const started = nowMs();
+    const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body) };
+    const req = httpRequest(url, { agent, method: "POST", headers }, (res) => {
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => onChunk(chunk, nowMs() - started));
+      res.on("end", () =>
+        resolve({ status: res.statusCode, headers: res.headers, totalMs: nowMs() - started }),
+      );
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 async function writeGenerated(req, total) {
   const chunk = Buffer.alloc(64 * 1024, 0x62);
   let sent = 0;

@@ -4,10 +4,9 @@
  * memory workerd needs per protected request, for small bodies (many sessions at once) and for one
  * 24 MiB body.
  */
-import { request as httpRequest } from "node:http";
-import { keepAliveAgent } from "./client.mjs";
+import { keepAliveAgent, postStream } from "./client.mjs";
 import { registerScenario, scenarioRequests } from "./gemini-mock.mjs";
-import { median, nowMs, percentile, round } from "./stats.mjs";
+import { median, percentile, round } from "./stats.mjs";
 
 const rotate = (list, k) => list.map((_, i) => list[(i + k) % list.length]);
 const streamPath = (model) => `/v1beta/models/${model}:streamGenerateContent?alt=sse`;
@@ -17,40 +16,24 @@ const promptBody = (text) => JSON.stringify({ contents: [{ role: "user", parts: 
  * POSTs `body` and reads the SSE answer. Resolves with the time to the first `data:` event, the
  * total time, the status, the session id header and whether the stream ended with `STOP`.
  */
-export function streamOnce(url, body, agent) {
-  return new Promise((resolve, reject) => {
-    const started = nowMs();
-    const req = httpRequest(
-      url,
-      {
-        agent,
-        method: "POST",
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        let firstEventMs = null;
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => {
-          text += chunk;
-          if (firstEventMs === null && text.includes("data:")) firstEventMs = nowMs() - started;
-        });
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode,
-            firstEventMs,
-            totalMs: nowMs() - started,
-            sessionId: res.headers["x-proxy-session-id"] ?? null,
-            stopped: text.includes('"STOP"'),
-            text,
-          }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
+export async function streamOnce(url, body, agent) {
+  let firstEventMs = null;
+  let text = "";
+  const { status, headers, totalMs } = await postStream(url, body, {
+    agent,
+    onChunk: (chunk, atMs) => {
+      text += chunk;
+      if (firstEventMs === null && text.includes("data:")) firstEventMs = atMs;
+    },
   });
+  return {
+    status,
+    firstEventMs,
+    totalMs,
+    sessionId: headers["x-proxy-session-id"] ?? null,
+    stopped: text.includes('"STOP"'),
+    text,
+  };
 }
 
 /**

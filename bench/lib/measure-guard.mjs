@@ -10,9 +10,8 @@
  * of each round's p50 / p99 event latency, and `added_*` is guarded − unguarded. A single-target preset
  * is never held, so the guarded stream's time to first byte is the unguarded one's.
  */
-import { request as httpRequest } from "node:http";
-import { keepAliveAgent } from "./client.mjs";
-import { median, nowMs, percentile, round } from "./stats.mjs";
+import { keepAliveAgent, postStream } from "./client.mjs";
+import { median, percentile, round } from "./stats.mjs";
 
 const BODY = Buffer.from(
   JSON.stringify({ model: "bench-model", stream: true, messages: [{ role: "user", content: "hi" }] }),
@@ -21,52 +20,30 @@ const BODY = Buffer.from(
 const epochMs = () => performance.timeOrigin + performance.now();
 
 /** POSTs a streaming request; resolves with each stamped event's latency and the first byte's time. */
-function postSse(url, agent) {
-  return new Promise((resolve, reject) => {
-    const started = nowMs();
-    const req = httpRequest(
-      url,
-      {
-        agent,
-        method: "POST",
-        headers: { "content-type": "application/json", "content-length": BODY.length },
-      },
-      (res) => {
-        const latencies = [];
-        let events = 0;
-        let ttfb = null;
-        let buffer = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => {
-          const at = epochMs();
-          ttfb ??= nowMs() - started;
-          buffer += chunk;
-          let cut = buffer.indexOf("\n\n");
-          while (cut >= 0) {
-            const event = buffer.slice(0, cut);
-            buffer = buffer.slice(cut + 2);
-            cut = buffer.indexOf("\n\n");
-            if (!event.startsWith("data:")) continue;
-            events++;
-            const stamp = /"t":([0-9.]+)/.exec(event);
-            if (stamp) latencies.push(at - Number(stamp[1]));
-          }
-        });
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode,
-            latencies,
-            events,
-            ttfb,
-            guard: res.headers["x-proxy-stream-guard"] ?? null,
-          }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(BODY);
+async function postSse(url, agent) {
+  const latencies = [];
+  let events = 0;
+  let ttfb = null;
+  let buffer = "";
+  const { status, headers } = await postStream(url, BODY, {
+    agent,
+    onChunk: (chunk, atMs) => {
+      const at = epochMs();
+      ttfb ??= atMs;
+      buffer += chunk;
+      let cut = buffer.indexOf("\n\n");
+      while (cut >= 0) {
+        const event = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        cut = buffer.indexOf("\n\n");
+        if (!event.startsWith("data:")) continue;
+        events++;
+        const stamp = /"t":([0-9.]+)/.exec(event);
+        if (stamp) latencies.push(at - Number(stamp[1]));
+      }
+    },
   });
+  return { status, latencies, events, ttfb, guard: headers["x-proxy-stream-guard"] ?? null };
 }
 
 /** `urls`: `{ direct, unguarded, guarded }`, each the full URL without the query. */
