@@ -1,4 +1,3 @@
-import { DurableObject } from "cloudflare:workers";
 import { ENCODED_CONTINUATION_KIT, type EncodedRequest } from "../../gemini/continuation-bytes";
 import type { OpenAIStreamMeta } from "../../gemini/encoders";
 import { ContinuationEngine } from "../../gemini/engine";
@@ -11,14 +10,10 @@ import {
   type EngineSummary,
   type RunAttempt,
 } from "../../gemini/engine-types";
-import type { RetryPrompts } from "../../gemini/types";
+import type { GenerateContentResponse, RetryPrompts } from "../../gemini/types";
 import type { EndpointConfig } from "../../transport/endpoint";
-import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
-import { recordSessionEvent, type SessionEvent } from "../health/session-counters";
-import { sessionErrorResponse, startErrorOf } from "../session-errors";
-import { framedStart } from "../session-head";
-import { endedWell, SessionClients, sessionClock, sessionEndLog } from "../session-lifecycle";
-import { SESSION_RETENTION_MS, settleSessionReports } from "../session-reports";
+import { sessionClock } from "../session-lifecycle";
+import { deferred, SessionObject } from "../session-object";
 import { type AdoptStart, type FedAttempt, readAdopt } from "./gemini-adopt";
 import { type ClientFormat, CONTENT_TYPES, clientBody } from "./gemini-client-stream";
 import { abortedChunk, GeminiEventLog } from "./gemini-event-log";
@@ -68,16 +63,7 @@ export interface SessionStart {
  * made, as its engine read it), `GET /events?from=k&digest=d` (the log from `k` as lines, for the hand-over to the
  * object once a continuation is needed) and `POST /detach` (the Worker's client left during the first attempt).
  */
-export class GeminiSession extends DurableObject<Env> {
-  #log: GeminiEventLog | null = null;
-  /** Attached clients and the grace period that stops the upstream once none is left. */
-  readonly #clients = new SessionClients(DEFAULT_GRACE_MS);
-  /**
-   * Target health views owned by this object, so every health report of its attempts is its own I/O and it can wait
-   * for them before ending. They start from (and keep updating) the records the isolate already knows, so the first
-   * attempt is not chosen blind.
-   */
-  readonly #views = new HealthViews({ parent: isolateHealthViews });
+export class GeminiSession extends SessionObject<GenerateContentResponse, GeminiEventLog> {
   /**
    * An adopted session counts the Worker's client as attached until the feed ends, the Worker says its client left
    * (`/detach`, which may arrive before `/adopt` has begun), or the Worker hands it over (`/events`).
@@ -87,41 +73,31 @@ export class GeminiSession extends DurableObject<Env> {
   #adopted: { promise: Promise<void>; resolve: () => void } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    // A restart (eviction, deploy, crash) may find a session stored before its deletion alarm existed: re-check.
-    // A new object (no tables) has nothing to check and is not held up.
-    if (GeminiEventLog.exists(ctx.storage.sql)) ctx.blockConcurrencyWhile(() => this.#ensureExpiry());
+    super(ctx, env, "gemini", DEFAULT_GRACE_MS);
   }
 
-  /** Any stored session has a deletion alarm; an interrupted one is finished first (see `GeminiEventLog`). */
-  async #ensureExpiry(): Promise<void> {
-    this.#eventLog();
-    if ((await this.ctx.storage.getAlarm()) === null) await this.#armRetention();
-  }
-
-  /** Sets (or moves) the deletion alarm. The output gate holds every answer until it is stored, so no wait here. */
-  #armRetention(): Promise<void> {
-    return this.ctx.storage.setAlarm(Date.now() + SESSION_RETENTION_MS);
+  protected override createLog(sql: SqlStorage): GeminiEventLog {
+    return new GeminiEventLog(sql);
   }
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/start" && request.method === "POST") {
       const read = await readSessionStart(request);
-      if (read.kind === "malformed") return errorResponse(400, "malformed session start");
+      if (read.kind === "malformed") return this.errorResponse(400, "malformed session start");
       if (read.kind !== "session") return startOutcomeResponse(read) as Response;
       return this.#start(read.start, read.request);
     }
     if (url.pathname === "/attach") {
       const from = Number(url.searchParams.get("from") ?? "0");
       if (!Number.isInteger(from) || from < 0)
-        return errorResponse(400, "from must be a non-negative integer");
-      if (!this.#hasSession()) await this.#awaitAdopt(ATTACH_ADOPT_WAIT_MS);
+        return this.errorResponse(400, "from must be a non-negative integer");
+      if (!this.hasSession()) await this.#awaitAdopt(ATTACH_ADOPT_WAIT_MS);
       return this.#attach(from);
     }
     if (url.pathname === "/adopt" && request.method === "POST") {
       const read = await readAdopt(request);
-      if (read.kind === "malformed") return errorResponse(400, "malformed session adopt");
+      if (read.kind === "malformed") return this.errorResponse(400, "malformed session adopt");
       return this.#adopt(read.start, read.request, read.attempt);
     }
     if (url.pathname === "/events") {
@@ -133,20 +109,15 @@ export class GeminiSession extends DurableObject<Env> {
       this.#workerDetach?.();
       return new Response(null, { status: 204 });
     }
-    return errorResponse(404, "unknown session operation");
-  }
-
-  #eventLog(): GeminiEventLog {
-    this.#log ??= new GeminiEventLog(this.ctx.storage.sql);
-    return this.#log;
+    return this.errorResponse(404, "unknown session operation");
   }
 
   async #start(start: SessionStart, request: EncodedRequest): Promise<Response> {
-    const log = this.#eventLog();
-    if (log.getMeta("format") !== null) return errorResponse(409, "session already started");
+    const log = this.eventLog();
+    if (log.getMeta("format") !== null) return this.errorResponse(409, "session already started");
     const { first } = this.#run(start, request, null);
     this.#adopted?.resolve(); // a re-attach that overtook this start waits for it like for an adopt
-    return this.#framedStart(log, first);
+    return this.framedStart(log, first);
   }
 
   /**
@@ -155,17 +126,17 @@ export class GeminiSession extends DurableObject<Env> {
    * once the feed is over, so the Worker can stop an upstream this object no longer reads.
    */
   async #adopt(start: AdoptStart, request: EncodedRequest, attempt: FedAttempt): Promise<Response> {
-    const log = this.#eventLog();
+    const log = this.eventLog();
     if (log.getMeta("format") !== null) {
       attempt.cancel();
-      return errorResponse(409, "session already started");
+      return this.errorResponse(409, "session already started");
     }
     // One deadline for both engines: the Worker's started first.
     const deadlineMs = start.bounds.deadlineMs ?? DEFAULT_ENGINE_BOUNDS.deadlineMs;
     const elapsed = Math.max(0, Date.now() - start.startedAt);
     const bounds = { ...start.bounds, deadlineMs: Math.max(1, deadlineMs - elapsed) };
     const { done } = this.#run({ ...start, bounds }, request, attempt);
-    this.#workerDetach = this.#clients.attach();
+    this.#workerDetach = this.clients.attach();
     if (this.#workerLeft) this.#workerDetach();
     this.#adopted?.resolve();
     // A broken feed means the Worker (and so its client) is gone. A clean end keeps the Worker's client attached:
@@ -191,14 +162,13 @@ export class GeminiSession extends DurableObject<Env> {
     request: EncodedRequest,
     fed: FedAttempt | null,
   ): { first: Promise<EngineEvent | null>; done: Promise<void> } {
-    const log = this.#eventLog();
+    const log = this.eventLog();
     // The deadline exists before the first stored byte; the alarm pushes it out while the generation runs.
-    void this.#armRetention();
+    void this.armRetention();
     log.setMeta("format", start.format);
     if (start.openai) log.setMeta("openai", JSON.stringify(start.openai));
-    this.#clients.begin(start.graceMs);
-    const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
-    recordSessionEvent(this.env, waitUntil, "gemini.started");
+    this.clients.begin(start.graceMs);
+    this.record("gemini.started");
     const upstream = geminiUpstream({
       endpoint: start.endpoint,
       rest: start.upstream.rest,
@@ -206,8 +176,8 @@ export class GeminiSession extends DurableObject<Env> {
       headers: start.headers,
       aggressiveFallback: start.aggressiveFallback,
       env: this.env,
-      waitUntil,
-      views: this.#views,
+      waitUntil: this.waitUntil,
+      views: this.views,
     });
     let runAttempt: RunAttempt<EncodedRequest> = upstream;
     if (fed !== null) {
@@ -226,39 +196,16 @@ export class GeminiSession extends DurableObject<Env> {
       prompts: start.prompts,
       clock: sessionClock,
       bounds: start.bounds,
-      signal: this.#clients.signal,
+      signal: this.clients.signal,
       onAttempt: (record: AttemptRecord) => {
-        if (record.mode === "continuation") recordSessionEvent(this.env, waitUntil, "gemini.continuation");
-        if (start.debug) {
-          const session = this.ctx.id.toString().slice(0, 12);
-          console.log(JSON.stringify({ msg: "gemini_attempt", session, ...record }));
-        }
+        if (record.mode === "continuation") this.record("gemini.continuation");
+        if (start.debug)
+          console.log(JSON.stringify({ msg: "gemini_attempt", session: this.logId, ...record }));
       },
     });
-    let resolveFirst: (e: EngineEvent | null) => void = () => {};
-    const first = new Promise<EngineEvent | null>((r) => {
-      resolveFirst = r;
-    });
-    const pump = this.#pump(engine, log, start, resolveFirst).catch((err: unknown) => {
-      console.error(JSON.stringify({ msg: "gemini_session_crashed", error: String(err) }));
-      log.fail("the session failed");
-      resolveFirst(null);
-    });
-    this.ctx.waitUntil(pump);
-    return { first, done: pump };
-  }
-
-  /**
-   * Answers `/start` at once (see `session-head.ts`): the head line waits for the engine's first event, which decides
-   * between an HTTP error and the stream. The starting client counts as attached from the beginning.
-   */
-  #framedStart(log: GeminiEventLog, first: Promise<EngineEvent | null>): Response {
-    const detach = this.#clients.attach();
-    return framedStart(first, detach, (ev) =>
-      ev === null || ev.type === "http_error"
-        ? { kind: "error", ...httpErrorOf(ev) }
-        : { kind: "client", response: this.#clientResponse(log, 0, detach) },
-    );
+    const { promise: first, resolve: resolveFirst } = deferred<EngineEvent | null>();
+    const done = this.runPump(this.#pump(engine, log, start, resolveFirst), log, resolveFirst);
+    return { first, done };
   }
 
   async #pump(
@@ -276,7 +223,7 @@ export class GeminiSession extends DurableObject<Env> {
         break;
       }
       if (next.value.type === "chunk") log.append(next.value.chunk);
-      else log.setMeta("http_error", JSON.stringify(handoverError(next.value)));
+      else log.setMeta("http_error", JSON.stringify(this.#handoverError(next.value)));
       resolveFirst(next.value);
     }
     resolveFirst(null);
@@ -284,21 +231,7 @@ export class GeminiSession extends DurableObject<Env> {
       // Whoever re-reads this log must see an explicit failure, never a silent clean end.
       log.append(abortedChunk("the client disconnected"));
     }
-    this.#clients.end();
-    const ok = endedWell(summary);
-    const events: SessionEvent[] = [ok ? "gemini.completed" : "gemini.failed"];
-    if (summary.recovered) events.push("gemini.recovered");
-    // Counted and reported before the log ends, so a client that saw the end also sees it in /health.
-    await settleSessionReports(this.env, (p) => this.ctx.waitUntil(p), this.#views, events);
-    log.finish({ result: summary.result });
-    await this.#armRetention();
-    console.log(sessionEndLog("gemini_session", this.ctx.id.toString().slice(0, 12), start, summary));
-  }
-
-  /** Whether this object holds a session (read without creating tables for an id that holds none). */
-  #hasSession(): boolean {
-    if (this.#log !== null) return this.#log.getMeta("format") !== null;
-    return GeminiEventLog.exists(this.ctx.storage.sql) && this.#eventLog().getMeta("format") !== null;
+    await this.endSession(log, start, summary);
   }
 
   /** Waits (bounded) until an `/adopt` (or `/start`) has begun: its session then exists. Holds nothing in storage. */
@@ -310,12 +243,9 @@ export class GeminiSession extends DurableObject<Env> {
   }
 
   #attach(from: number): Response {
-    // Never create tables for an id that holds no session (unknown, or already deleted): they would never expire.
-    if (!GeminiEventLog.exists(this.ctx.storage.sql)) return errorResponse(404, "no such Gemini session");
-    const log = this.#eventLog();
-    if (log.getMeta("format") === null) return errorResponse(404, "no such Gemini session");
-    if (log.end?.result === "http_error") return errorResponse(410, "this session ended with an HTTP error");
-    return this.#clientResponse(log, from, this.#clients.attach());
+    const log = this.attachableLog();
+    if (log instanceof Response) return log;
+    return this.clientResponse(log, from, this.clients.attach());
   }
 
   /**
@@ -323,24 +253,26 @@ export class GeminiSession extends DurableObject<Env> {
    * events it delivered. The Worker's client reads through this answer from now on.
    */
   async #events(from: number, digest: string | null): Promise<Response> {
-    if (!Number.isInteger(from) || from < 0) return errorResponse(400, "from must be a non-negative integer");
-    if (this.#log === null || this.#log.getMeta("format") === null) {
+    if (!Number.isInteger(from) || from < 0)
+      return this.errorResponse(400, "from must be a non-negative integer");
+    const opened = this.openedLog;
+    if (opened === null || opened.getMeta("format") === null) {
       // The hand-over may overtake an `/adopt` still reading a large request.
       await this.#awaitAdopt(HANDOVER_WAIT_MS);
-      if (this.#log === null) return errorResponse(404, "no such Gemini session");
     }
-    const log = this.#log;
-    const detach = this.#clients.attach();
+    const log = this.openedLog;
+    if (log === null) return this.errorResponse(404, "no such Gemini session");
+    const detach = this.clients.attach();
     this.#workerDetach?.();
     const httpError = () => {
       const stored = log.getMeta("http_error");
-      return stored === null ? null : (JSON.parse(stored) as ReturnType<typeof handoverError>);
+      return stored === null ? null : (JSON.parse(stored) as HandoverError);
     };
     const body = handoverBody(log, httpError, { from, digest, onCancel: detach, onDone: detach });
     return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
   }
 
-  #clientResponse(log: GeminiEventLog, from: number, detach: () => void): Response {
+  protected override clientResponse(log: GeminiEventLog, from: number, detach: () => void): Response {
     const format = log.getMeta("format") as ClientFormat;
     const openai = log.getMeta("openai");
     const body = clientBody(log, {
@@ -358,26 +290,14 @@ export class GeminiSession extends DurableObject<Env> {
     return new Response(body, { status: 200, headers });
   }
 
-  /**
-   * Retention is over: the session's events (and the object) go away; its id then answers 404. A generation still
-   * running keeps its log for another retention period.
-   */
-  override async alarm(): Promise<void> {
-    if (this.#clients.running) return this.#armRetention();
-    this.#log = null;
-    await this.ctx.storage.deleteAll();
+  /** The stored form of a session's HTTP error, for a hand-over from event 0 (`HandoverLine`). */
+  #handoverError(ev: EngineEvent): HandoverError {
+    const { status, headers, body } = this.httpErrorOf(ev);
+    return { status, headers: [...headers], body };
   }
 }
 
-function httpErrorOf(ev: EngineEvent | null): { status: number; headers: Headers; body: string } {
-  return startErrorOf(ev, "gemini_session", "gemini session");
-}
-
-/** The stored form of a session's HTTP error, for a hand-over from event 0 (`HandoverLine`). */
-function handoverError(ev: EngineEvent): { status: number; headers: [string, string][]; body: string } {
-  const { status, headers, body } = httpErrorOf(ev);
-  return { status, headers: [...headers], body };
-}
+type HandoverError = { status: number; headers: [string, string][]; body: string };
 
 /**
  * How long after a clean end of the fed attempt the Worker's hand-over may still come: its engine waits at most the
@@ -387,16 +307,4 @@ function handoverError(ev: EngineEvent): { status: number; headers: [string, str
 export function handoverExpectedWithinMs(start: Pick<SessionStart, "bounds" | "graceMs">): number {
   const bounds = { ...DEFAULT_ENGINE_BOUNDS, ...start.bounds };
   return Math.max(bounds.rateLimitMaxDelayMs, bounds.serverErrorMaxDelayMs) + start.graceMs;
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve: () => void = () => {};
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
-function errorResponse(status: number, message: string): Response {
-  return sessionErrorResponse("gemini_session", status, message);
 }

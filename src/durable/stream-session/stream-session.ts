@@ -1,4 +1,3 @@
-import { DurableObject } from "cloudflare:workers";
 import { messagesRepairFormat } from "../../anthropic/messages-repair";
 import { anthropicMessagesStream } from "../../anthropic/messages-stream";
 import type { RetryPrompts } from "../../gemini/types";
@@ -21,12 +20,8 @@ import type { EndpointConfig } from "../../transport/endpoint";
 import { dispatch } from "../failover/failover";
 import { coolingAsAnswer } from "../failover/key-dispatch";
 import { streamGuardInspector } from "../failover/stream-guard-inspector";
-import { HealthViews, isolateHealthViews } from "../health/health-snapshot";
-import { recordSessionEvent, type SessionEvent } from "../health/session-counters";
-import { sessionErrorResponse, startErrorOf } from "../session-errors";
-import { framedStart } from "../session-head";
-import { endedWell, SessionClients, sessionClock, sessionEndLog } from "../session-lifecycle";
-import { SESSION_RETENTION_MS, settleSessionReports } from "../session-reports";
+import { sessionClock } from "../session-lifecycle";
+import { deferred, SessionObject } from "../session-object";
 import { StreamEventLog, streamClientBody } from "./stream-event-log";
 
 export const STREAM_SESSION_ID_HEADER = "x-proxy-session-id";
@@ -65,34 +60,19 @@ const encoder = new TextEncoder();
  * `GET /attach?from=n`. Each attempt goes through `dispatch()` with the stream guard, so a target that fails before
  * content fails over unseen and every cut is charged to the target that produced it.
  */
-export class StreamSession extends DurableObject<Env> {
-  #log: StreamEventLog | null = null;
-  readonly #clients = new SessionClients(0);
-  readonly #views = new HealthViews({ parent: isolateHealthViews });
-
+export class StreamSession extends SessionObject<string, StreamEventLog> {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    ctx.blockConcurrencyWhile(async () => {
-      if (!StreamEventLog.exists(ctx.storage.sql)) return;
-      this.#eventLog();
-      if ((await ctx.storage.getAlarm()) === null) await this.#armRetention();
-    });
+    super(ctx, env, "stream", 0);
   }
 
-  #armRetention(): Promise<void> {
-    return this.ctx.storage.setAlarm(Date.now() + SESSION_RETENTION_MS);
-  }
-
-  #eventLog(): StreamEventLog {
-    const sql = this.ctx.storage.sql;
-    this.#log ??= new StreamEventLog(sql, (why) => {
+  protected override createLog(sql: SqlStorage): StreamEventLog {
+    return new StreamEventLog(sql, (why) => {
       // Called while the log is being built (an interrupted session): the format is read from storage directly.
       const stored = sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'format'").toArray()[0]?.v;
       const format =
         GUARD_FORMATS[(stored as RepairWireFormat | undefined) ?? "openai-chat"] ?? openaiChatStream;
       return format.errorEvent({ reason: "truncated", message: `gateway: generation stopped: ${why}` });
     });
-    return this.#log;
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -102,22 +82,21 @@ export class StreamSession extends DurableObject<Env> {
       try {
         parsed = (await request.json()) as typeof parsed;
       } catch {
-        return errorResponse(400, "malformed session start");
+        return this.errorResponse(400, "malformed session start");
       }
       return this.#start(parsed.start, parsed.request);
     }
     if (url.pathname === "/attach") return this.#attach(Number(url.searchParams.get("from") ?? "0"));
-    return errorResponse(404, "unknown session operation");
+    return this.errorResponse(404, "unknown session operation");
   }
 
   async #start(start: StreamSessionStart, request: Record<string, unknown>): Promise<Response> {
-    const log = this.#eventLog();
-    if (log.getMeta("format") !== null) return errorResponse(409, "session already started");
-    await this.#armRetention();
+    const log = this.eventLog();
+    if (log.getMeta("format") !== null) return this.errorResponse(409, "session already started");
+    await this.armRetention();
     log.setMeta("format", start.format);
-    this.#clients.begin(start.graceMs);
-    const waitUntil = (p: Promise<unknown>) => this.ctx.waitUntil(p);
-    recordSessionEvent(this.env, waitUntil, "stream.started");
+    this.clients.begin(start.graceMs);
+    this.record("stream.started");
     const format: RepairFormat<Record<string, unknown>> =
       start.format === "openai-chat"
         ? chatRepairFormat(request, start.continuation, start.prompts)
@@ -134,10 +113,10 @@ export class StreamSession extends DurableObject<Env> {
           { method: "POST", rest: start.upstream.rest, search: start.upstream.search, headers, body: bytes },
           {
             env: this.env,
-            waitUntil,
+            waitUntil: this.waitUntil,
             aggressiveFallback: start.aggressiveFallback,
             signal,
-            views: this.#views,
+            views: this.views,
             inspect,
           },
         ).catch(coolingAsAnswer);
@@ -147,38 +126,24 @@ export class StreamSession extends DurableObject<Env> {
         prefix ? new PrefixAligner(sent, format.prefixTrimsWhitespace) : new ContinuationAligner(sent),
       clock: sessionClock,
       bounds: start.bounds,
-      signal: this.#clients.signal,
+      signal: this.clients.signal,
       onAttempt: (record: RepairAttemptRecord) => {
-        if (record.mode === "continuation") recordSessionEvent(this.env, waitUntil, "stream.continuation");
+        if (record.mode === "continuation") this.record("stream.continuation");
         if (start.debug) {
-          const session = this.ctx.id.toString().slice(0, 12);
           console.log(
-            JSON.stringify({ msg: "stream_repair_attempt", session, format: start.format, ...record }),
+            JSON.stringify({
+              msg: "stream_repair_attempt",
+              session: this.logId,
+              format: start.format,
+              ...record,
+            }),
           );
         }
       },
     });
-    let resolveFirst: (e: RepairEvent | null) => void = () => {};
-    const first = new Promise<RepairEvent | null>((r) => {
-      resolveFirst = r;
-    });
-    const pump = this.#pump(engine, log, start, resolveFirst).catch((err: unknown) => {
-      console.error(JSON.stringify({ msg: "stream_session_crashed", error: String(err) }));
-      log.fail("the session failed");
-      resolveFirst(null);
-    });
-    this.ctx.waitUntil(pump);
-    return this.#framedStart(log, first);
-  }
-
-  /** Answers `/start` at once (framing of `session-head.ts`): the head waits for the engine's first event. */
-  #framedStart(log: StreamEventLog, first: Promise<RepairEvent | null>): Response {
-    const detach = this.#clients.attach();
-    return framedStart(first, detach, (ev) =>
-      ev === null || ev.type === "http_error"
-        ? { kind: "error", ...httpErrorOf(ev) }
-        : { kind: "client", response: this.#clientResponse(log, 0, detach) },
-    );
+    const { promise: first, resolve: resolveFirst } = deferred<RepairEvent | null>();
+    this.runPump(this.#pump(engine, log, start, resolveFirst), log, resolveFirst);
+    return this.framedStart(log, first);
   }
 
   async #pump(
@@ -199,27 +164,18 @@ export class StreamSession extends DurableObject<Env> {
       resolveFirst(next.value);
     }
     resolveFirst(null);
-    this.#clients.end();
-    const ok = endedWell(summary);
-    const events: SessionEvent[] = [ok ? "stream.completed" : "stream.failed"];
-    if (summary.recovered) events.push("stream.recovered");
-    // Counted before the log ends, so a client that saw the end also sees it in /health.
-    await settleSessionReports(this.env, (p) => this.ctx.waitUntil(p), this.#views, events);
-    log.finish({ result: summary.result });
-    await this.#armRetention();
-    console.log(sessionEndLog("stream_session", this.ctx.id.toString().slice(0, 12), start, summary));
+    await this.endSession(log, start, summary);
   }
 
   #attach(from: number): Response {
-    if (!StreamEventLog.exists(this.ctx.storage.sql)) return errorResponse(404, "no such session");
-    const log = this.#eventLog();
-    if (log.getMeta("format") === null) return errorResponse(404, "no such session");
-    if (log.end?.result === "http_error") return errorResponse(410, "this session ended with an HTTP error");
-    if (!Number.isInteger(from) || from < 0) return errorResponse(400, "from must be a non-negative integer");
-    return this.#clientResponse(log, from, this.#clients.attach());
+    const log = this.attachableLog();
+    if (log instanceof Response) return log;
+    if (!Number.isInteger(from) || from < 0)
+      return this.errorResponse(400, "from must be a non-negative integer");
+    return this.clientResponse(log, from, this.clients.attach());
   }
 
-  #clientResponse(log: StreamEventLog, from: number, detach: () => void): Response {
+  protected override clientResponse(log: StreamEventLog, from: number, detach: () => void): Response {
     const headers = new Headers({
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
@@ -227,18 +183,4 @@ export class StreamSession extends DurableObject<Env> {
     });
     return new Response(streamClientBody(log, from, detach), { status: 200, headers });
   }
-
-  override async alarm(): Promise<void> {
-    if (this.#clients.running) return this.#armRetention();
-    this.#log = null;
-    await this.ctx.storage.deleteAll();
-  }
-}
-
-function httpErrorOf(ev: RepairEvent | null): { status: number; headers: Headers; body: string } {
-  return startErrorOf(ev, "stream_session", "stream session");
-}
-
-function errorResponse(status: number, message: string): Response {
-  return sessionErrorResponse("stream_session", status, message);
 }
