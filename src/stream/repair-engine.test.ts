@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { type ChatRequest, chatRepairFormat } from "../openai/chat-repair";
 import { ContinuationAligner } from "../stream/aligner";
+import { drain } from "./drain";
 import { PrefixAligner } from "./prefix-aligner";
 import { DEFAULT_RETRY_PROMPTS } from "./prompts";
 import { RepairEngine } from "./repair-engine";
-import type { RepairClock, RepairEvent, RepairSummary } from "./repair-types";
+import type { RepairClock, RepairEvent } from "./repair-types";
 
 /**
  * A virtual clock: a sleep ends after the pending I/O of this turn (a macrotask later) and moves time forward by its
@@ -54,16 +55,7 @@ async function run(
     clock: virtualClock(),
   });
   const events: RepairEvent[] = [];
-  const gen = engine.run();
-  let summary: RepairSummary;
-  for (;;) {
-    const next = await gen.next();
-    if (next.done) {
-      summary = next.value;
-      break;
-    }
-    events.push(next.value);
-  }
+  const summary = await drain(engine.run(), (ev) => void events.push(ev));
   const text = events.flatMap((e) => (e.type === "events" ? e.events : [])).join("");
   return { sent, events, text, summary };
 }

@@ -10,7 +10,8 @@
 import type { EncodedRequest } from "../../gemini/continuation-bytes";
 import { ENCODED_CONTINUATION_KIT } from "../../gemini/continuation-bytes";
 import { ContinuationEngine } from "../../gemini/engine";
-import type { ContinuationKit, EngineEvent, EngineSummary, RunAttempt } from "../../gemini/engine-types";
+import type { ContinuationKit, RunAttempt } from "../../gemini/engine-types";
+import { drain } from "../../stream/drain";
 import type { HealthViews } from "../health/health-snapshot";
 import { startErrorOf } from "../session-errors";
 import { sessionClock } from "../session-lifecycle";
@@ -151,21 +152,13 @@ export async function fastStart(
   });
 
   const run = async () => {
-    const gen = engine.run();
-    let summary: EngineSummary;
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) {
-        summary = next.value;
-        break;
-      }
-      const ev: EngineEvent = next.value;
+    const summary = await drain(engine.run(), (ev) => {
       if (ev.type === "chunk") {
         log.append(ev.chunk);
         digest.add(ev.chunk);
         resolveHead({ kind: "stream" });
       } else resolveHead({ kind: "error", ...startErrorOf(ev, "gemini_session", "gemini session") });
-    }
+    });
     if (!handedOver) {
       log.finish({ result: summary.result });
       resolveHead({ kind: "error", ...startErrorOf(null, "gemini_session", "gemini session") });

@@ -7,10 +7,10 @@ import {
   DEFAULT_ENGINE_BOUNDS,
   type EngineBounds,
   type EngineEvent,
-  type EngineSummary,
   type RunAttempt,
 } from "../../gemini/engine-types";
 import type { GenerateContentResponse, RetryPrompts } from "../../gemini/types";
+import { drain } from "../../stream/drain";
 import type { EndpointConfig } from "../../transport/endpoint";
 import { sessionClock } from "../session-lifecycle";
 import { deferred, SessionObject } from "../session-object";
@@ -214,18 +214,11 @@ export class GeminiSession extends SessionObject<GenerateContentResponse, Gemini
     start: SessionStart,
     resolveFirst: (e: EngineEvent | null) => void,
   ): Promise<void> {
-    const gen = engine.run();
-    let summary: EngineSummary;
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) {
-        summary = next.value;
-        break;
-      }
-      if (next.value.type === "chunk") log.append(next.value.chunk);
-      else log.setMeta("http_error", JSON.stringify(this.#handoverError(next.value)));
-      resolveFirst(next.value);
-    }
+    const summary = await drain(engine.run(), (ev) => {
+      if (ev.type === "chunk") log.append(ev.chunk);
+      else log.setMeta("http_error", JSON.stringify(this.#handoverError(ev)));
+      resolveFirst(ev);
+    });
     resolveFirst(null);
     if (summary.result === "aborted" && log.length > 0) {
       // Whoever re-reads this log must see an explicit failure, never a silent clean end.

@@ -5,16 +5,11 @@ import { type ChatContinuation, chatRepairFormat } from "../../openai/chat-repai
 import { openaiChatStream } from "../../openai/chat-stream";
 import { ContinuationAligner } from "../../stream/aligner";
 import { attemptHeaders } from "../../stream/attempt-headers";
+import { drain } from "../../stream/drain";
 import type { StreamGuardConfig } from "../../stream/guard-config";
 import { PrefixAligner } from "../../stream/prefix-aligner";
 import { RepairEngine } from "../../stream/repair-engine";
-import type {
-  RepairAttemptRecord,
-  RepairBounds,
-  RepairEvent,
-  RepairFormat,
-  RepairSummary,
-} from "../../stream/repair-types";
+import type { RepairAttemptRecord, RepairBounds, RepairEvent, RepairFormat } from "../../stream/repair-types";
 import type { StreamFormat } from "../../stream/stream-format";
 import type { EndpointConfig } from "../../transport/endpoint";
 import { dispatch } from "../failover/failover";
@@ -152,17 +147,10 @@ export class StreamSession extends SessionObject<string, StreamEventLog> {
     start: StreamSessionStart,
     resolveFirst: (e: RepairEvent | null) => void,
   ): Promise<void> {
-    const gen = engine.run();
-    let summary: RepairSummary;
-    for (;;) {
-      const next = await gen.next();
-      if (next.done) {
-        summary = next.value;
-        break;
-      }
-      if (next.value.type === "events") for (const event of next.value.events) log.append(event);
-      resolveFirst(next.value);
-    }
+    const summary = await drain(engine.run(), (ev) => {
+      if (ev.type === "events") for (const event of ev.events) log.append(event);
+      resolveFirst(ev);
+    });
     resolveFirst(null);
     await this.endSession(log, start, summary);
   }
