@@ -21,6 +21,7 @@ import {
   mockOrigin,
   prompt,
   readSse,
+  reattachGeminiSession,
   release,
   requests,
   scenario,
@@ -168,6 +169,10 @@ describe("Gemini sessions and target health", () => {
     expect(call.response.status).toBe(200);
     expect(answerText((await readSse(call.response)).events)).toBe(ANSWER);
     await call.settled;
+    // The session object finishes on its own after the Worker served the stream: its log's end comes after its
+    // health reports, so reading it to the end keeps that work inside this test (the file's last).
+    const sessionId = call.response.headers.get("x-proxy-session-id")!;
+    expect(answerText((await readSse(await reattachGeminiSession(env, sessionId, 0))).events)).toBe(ANSWER);
     expect((await observed(id)).t1?.statuses).toEqual({ "429": 1 });
     const [limited, live] = await health(endpoint);
     expect(limited).toMatchObject({ state: "rate_limited", requests: 1, failures: 1 });

@@ -147,10 +147,16 @@ describe("GeminiSession", () => {
       {},
       client.signal,
     );
+    const before = await readGeminiSessionCounters(env);
     await requests(id, 1, false);
     client.abort();
     await call.then((c) => c.response.body?.cancel()).catch(() => {});
     const reqs = await requests(id, 1, true);
     expect(reqs.map((r) => r.end)).toEqual(["client-closed"]);
+    // The object ends the session on its own once the upstream is stopped: it is counted as failed, and its reports
+    // are sent before this test (the file's last) ends.
+    await expect
+      .poll(async () => (await readGeminiSessionCounters(env)).failed, { timeout: 10_000 })
+      .toBe(before.failed + 1);
   });
 });
