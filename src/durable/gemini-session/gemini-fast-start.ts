@@ -117,11 +117,7 @@ export async function fastStart(
   const engineStop = new AbortController();
   let handedOver = false;
   const upstream = geminiUpstream({
-    endpoint: start.endpoint,
-    rest: start.upstream.rest,
-    search: start.upstream.search,
-    headers: start.headers,
-    aggressiveFallback: start.aggressiveFallback,
+    start,
     env,
     waitUntil,
     ...(views ? { views } : {}),

@@ -170,11 +170,7 @@ export class GeminiSession extends SessionObject<GenerateContentResponse, Gemini
     this.clients.begin(start.graceMs);
     this.record("gemini.started");
     const upstream = geminiUpstream({
-      endpoint: start.endpoint,
-      rest: start.upstream.rest,
-      search: start.upstream.search,
-      headers: start.headers,
-      aggressiveFallback: start.aggressiveFallback,
+      start,
       env: this.env,
       waitUntil: this.waitUntil,
       views: this.views,

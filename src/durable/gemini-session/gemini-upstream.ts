@@ -1,20 +1,18 @@
 import type { EncodedRequest } from "../../gemini/continuation-bytes";
 import type { RunAttempt } from "../../gemini/engine-types";
 import { attemptHeaders } from "../../stream/attempt-headers";
-import type { EndpointConfig } from "../../transport/endpoint";
 import { HeldBody } from "../../transport/held-body";
 import { type DispatchContext, dispatch } from "../failover/failover";
 import { coolingAsAnswer } from "../failover/key-dispatch";
 import type { HealthViews } from "../health/health-snapshot";
+import type { SessionStart } from "./gemini-session";
 
 export interface GeminiUpstreamOptions {
-  endpoint: EndpointConfig;
-  /** Upstream path and query of the SSE stream route (`routes.ts` `upstreamStreamTarget`). */
-  rest: string;
-  search: string;
-  /** The client's request headers (API key included); the egress header policy strips identifying ones. */
-  headers: [string, string][];
-  aggressiveFallback: boolean;
+  /**
+   * What the session's start names: the endpoint, the upstream SSE route (`routes.ts` `upstreamStreamTarget`), the
+   * client's request headers (API key included; the egress header policy strips identifying ones), the fallback rule.
+   */
+  start: Pick<SessionStart, "endpoint" | "upstream" | "headers" | "aggressiveFallback">;
   /** The session object's bindings: a `TargetHealth` stub is made from them per health report. */
   env: DispatchContext["env"];
   /** The session object's `ctx.waitUntil`: covers the background health reports of its attempts. */
@@ -42,13 +40,14 @@ export interface GeminiUpstreamOptions {
  */
 export function geminiUpstream(opts: GeminiUpstreamOptions): RunAttempt<EncodedRequest> {
   return async (body, signal) => {
-    const headers = attemptHeaders(opts.headers, body.byteLength);
+    const { start } = opts;
+    const headers = attemptHeaders(start.headers, body.byteLength);
     const result = await dispatch(
-      opts.endpoint,
+      start.endpoint,
       {
         method: "POST",
-        rest: opts.rest,
-        search: opts.search,
+        rest: start.upstream.rest,
+        search: start.upstream.search,
         headers,
         // The pieces as they are (views into the session's one copy of the request): no attempt joins,
         // re-serializes or copies the request, and a fallback or failover re-sends the same pieces.
@@ -57,7 +56,7 @@ export function geminiUpstream(opts: GeminiUpstreamOptions): RunAttempt<EncodedR
       {
         env: opts.env,
         waitUntil: opts.waitUntil,
-        aggressiveFallback: opts.aggressiveFallback,
+        aggressiveFallback: start.aggressiveFallback,
         signal,
         ...(opts.views ? { views: opts.views } : {}),
         ...(opts.random ? { random: opts.random } : {}),
