@@ -15,10 +15,8 @@ const NAMES: Record<SessionKind, { tag: string; what: string; noSuchSession: str
   stream: { tag: "stream_session", what: "stream session", noSuchSession: "no such session" },
 };
 
-/** An engine event as far as the start's answer cares: an HTTP error, or anything else (the stream begins). */
-interface FirstEvent {
-  type: string;
-}
+/** An engine's event (Gemini or repair): an HTTP error decides the start's answer, anything else begins the stream. */
+type EngineEventOf = NonNullable<Parameters<typeof startErrorOf>[0]>;
 
 /**
  * What a session object does the same way whatever stream it protects (`GeminiSession`, `StreamSession`): its event
@@ -88,7 +86,7 @@ export abstract class SessionObject<T, Log extends SessionEventLog<T>> extends D
   }
 
   /** The answer of a session whose first event is an HTTP error or that produced none (`startErrorOf`). */
-  protected httpErrorOf(ev: Parameters<typeof startErrorOf>[0]): ReturnType<typeof startErrorOf> {
+  protected httpErrorOf(ev: EngineEventOf | null): ReturnType<typeof startErrorOf> {
     const { tag, what } = NAMES[this.#kind];
     return startErrorOf(ev, tag, what);
   }
@@ -120,11 +118,11 @@ export abstract class SessionObject<T, Log extends SessionEventLog<T>> extends D
    * Answers a start at once (see `session-head.ts`): the head line waits for the engine's first event, which decides
    * between an HTTP error and the stream. The starting client counts as attached from the beginning.
    */
-  protected framedStart<E extends FirstEvent>(log: Log, first: Promise<E | null>): Response {
+  protected framedStart(log: Log, first: Promise<EngineEventOf | null>): Response {
     const detach = this.clients.attach();
     return framedStart(first, detach, (ev) =>
       ev === null || ev.type === "http_error"
-        ? { kind: "error", ...this.httpErrorOf(ev as Parameters<typeof startErrorOf>[0]) }
+        ? { kind: "error", ...this.httpErrorOf(ev) }
         : { kind: "client", response: this.clientResponse(log, 0, detach) },
     );
   }

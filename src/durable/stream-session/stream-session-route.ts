@@ -13,6 +13,7 @@ import { isRepairableChatRequest } from "../../openai/chat-repair";
 import type { StreamGuardConfig } from "../../stream/guard-config";
 import { resolveRetryPrompts } from "../../stream/prompts";
 import type { RepairBounds } from "../../stream/repair-types";
+import { concatBytes } from "../../transport/bytes";
 import type { EndpointConfig } from "../../transport/endpoint";
 import { reattachGeminiSession } from "../gemini-session/gemini-route";
 import { unframeResponse } from "../session-head";
@@ -92,13 +93,7 @@ export async function readRepairBody(
       return { stream: rest };
     }
   }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
-  return { bytes };
+  return { bytes: concatBytes(chunks, total) };
 }
 
 const decoder = new TextDecoder();
