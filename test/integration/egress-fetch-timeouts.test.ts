@@ -10,16 +10,17 @@ import { RawTcpControl } from "../mocks/rawtcp-protocol";
 
 const mock = new RawTcpControl(inject("mockPorts"));
 const timeouts = { connectTimeoutMs: 2_000, firstByteTimeoutMs: 200, idleTimeoutMs: 200 };
-const get = (url: string) => ({ method: "GET", url, headers: new Headers(), body: null });
+/** A GET of the scripted exchange `id` through the fetch transport alone (no fallback). */
+const fetchScripted = (id: string) =>
+  egress(
+    { method: "GET", url: mock.url(id), headers: new Headers(), body: null },
+    { transport: "fetch", aggressiveFallback: false, timeouts },
+  );
 
 describe("fetch transport timeouts", () => {
   it("fails with a first-byte timeout when the head never comes", async () => {
     const id = await mock.script([{ hang: true }]);
-    const error = await egress(get(mock.url(id)), {
-      transport: "fetch",
-      aggressiveFallback: false,
-      timeouts,
-    }).catch((e: unknown) => e);
+    const error = await fetchScripted(id).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamTimeoutError);
     expect((error as UpstreamTimeoutError).kind).toBe("first_byte");
   });
@@ -31,11 +32,7 @@ describe("fetch transport timeouts", () => {
       },
       { hang: true },
     ]);
-    const { response } = await egress(get(mock.url(id)), {
-      transport: "fetch",
-      aggressiveFallback: false,
-      timeouts,
-    });
+    const { response } = await fetchScripted(id);
     expect(response.status).toBe(200);
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
@@ -59,11 +56,7 @@ describe("fetch transport timeouts", () => {
       { text: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nContent-Type: application/json\r\n\r\nhello" },
       { hang: true },
     ]);
-    const error = await egress(get(mock.url(id)), {
-      transport: "fetch",
-      aggressiveFallback: false,
-      timeouts,
-    }).catch((e: unknown) => e);
+    const error = await fetchScripted(id).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamTimeoutError);
     expect((error as UpstreamTimeoutError).kind).toBe("idle");
     expect((error as UpstreamTimeoutError).phase).toBe("after_response");
@@ -74,11 +67,7 @@ describe("fetch transport timeouts", () => {
       { text: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nContent-Type: application/json\r\n\r\nhello" },
       { reset: true },
     ]);
-    const outcome = await egress(get(mock.url(id)), {
-      transport: "fetch",
-      aggressiveFallback: false,
-      timeouts,
-    }).then(
+    const outcome = await fetchScripted(id).then(
       async ({ response }) => ({ text: await response.text() }),
       (e: unknown) => e,
     );
@@ -90,11 +79,7 @@ describe("fetch transport timeouts", () => {
       { text: 'HTTP/1.1 200 OK\r\nContent-Length: 11\r\nContent-Type: application/json\r\n\r\n{"ok":true}' },
       { end: true },
     ]);
-    const { response } = await egress(get(mock.url(id)), {
-      transport: "fetch",
-      aggressiveFallback: false,
-      timeouts,
-    });
+    const { response } = await fetchScripted(id);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("application/json");
     expect(await response.text()).toBe('{"ok":true}');
