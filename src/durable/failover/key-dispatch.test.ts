@@ -120,33 +120,23 @@ describe("openWithPoolKey", () => {
     const refuse = async () => {
       throw new UpstreamHandshakeError("refused", 403);
     };
-    await expect(
+    const open = (opener: typeof refuse) =>
       openWithPoolKey(
         endpoint,
         env,
         ctx.waitUntil,
         new Headers(),
         "",
-        refuse,
+        opener,
         new FakeViews() as unknown as HealthViews,
-      ),
-    ).rejects.toBeInstanceOf(NoUsableKeyError);
+      );
+    await expect(open(refuse)).rejects.toBeInstanceOf(NoUsableKeyError);
     let calls = 0;
     const broken = async () => {
       calls++;
       throw new UpstreamHandshakeError("bad gateway", 502);
     };
-    await expect(
-      openWithPoolKey(
-        endpoint,
-        env,
-        ctx.waitUntil,
-        new Headers(),
-        "",
-        broken,
-        new FakeViews() as unknown as HealthViews,
-      ),
-    ).rejects.toBeInstanceOf(UpstreamHandshakeError);
+    await expect(open(broken)).rejects.toBeInstanceOf(UpstreamHandshakeError);
     expect(calls).toBe(1);
   });
 });
