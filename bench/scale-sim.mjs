@@ -11,11 +11,12 @@
  * (`writeThrough`, the behaviour before), and read-only syncs. The sharded loops spread callers over
  * S regional shards of one endpoint at once (`<endpoint>#<region>`), all in this one workerd process.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { cpuMs } from "./lib/cpu.mjs";
+import { table } from "./lib/report.mjs";
 import { REPORT_BATCH_DELAY_MS } from "./lib/scale-constants.mjs";
 import { REPO_DIR, startWorkerd } from "./lib/workerd.mjs";
 
@@ -162,51 +163,51 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
   const out = join(REPO_DIR, quick ? "bench/out" : "bench", "scale-results.json");
-  if (quick) (await import("node:fs")).mkdirSync(join(REPO_DIR, "bench/out"), { recursive: true });
+  if (quick) mkdirSync(join(REPO_DIR, "bench/out"), { recursive: true });
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   const lines = [
     `Open loop: N isolates, one sync of ${OUTCOMES_PER_SYNC} outcomes every ${REPORT_BATCH_DELAY_MS} ms + its round trip`,
-    "isolates  offered/s  achieved/s  p50 ms  p99 ms  CPU ms/sync  errors",
-    ...results.open.map((o) =>
-      [
-        String(o.isolates).padStart(8),
-        r1(o.offered_syncs_per_s).padStart(9),
-        r1(o.syncs_per_s).padStart(10),
-        String(o.latency_ms.p50).padStart(6),
-        String(o.latency_ms.p99).padStart(6),
-        r1(o.workerd_cpu_ms_per_sync).padStart(11),
-        String(o.errors).padStart(6),
-      ].join("  "),
+    table(
+      ["isolates", "offered/s", "achieved/s", "p50 ms", "p99 ms", "CPU ms/sync", "errors"],
+      results.open.map((o) => [
+        o.isolates,
+        r1(o.offered_syncs_per_s),
+        r1(o.syncs_per_s),
+        o.latency_ms.p50,
+        o.latency_ms.p99,
+        r1(o.workerd_cpu_ms_per_sync),
+        o.errors,
+      ]),
     ),
     "",
     "Closed loop (the object's ceiling): callers back to back",
-    "mode            callers  outcomes  syncs/s  p50 ms  p99 ms  CPU ms/sync",
-    ...[...results.closed]
-      .sort((a, b) => a.mode.localeCompare(b.mode) || a.concurrency - b.concurrency)
-      .map((c) =>
-        [
-          c.mode.padEnd(14),
-          String(c.concurrency).padStart(7),
-          String(c.outcomes).padStart(8),
-          r1(c.syncs_per_s).padStart(7),
-          String(c.latency_ms.p50).padStart(6),
-          String(c.latency_ms.p99).padStart(6),
-          r1(c.workerd_cpu_ms_per_sync).padStart(11),
-        ].join("  "),
-      ),
+    table(
+      ["mode", "callers", "outcomes", "syncs/s", "p50 ms", "p99 ms", "CPU ms/sync"],
+      [...results.closed]
+        .sort((a, b) => a.mode.localeCompare(b.mode) || a.concurrency - b.concurrency)
+        .map((c) => [
+          c.mode,
+          c.concurrency,
+          c.outcomes,
+          r1(c.syncs_per_s),
+          c.latency_ms.p50,
+          c.latency_ms.p99,
+          r1(c.workerd_cpu_ms_per_sync),
+        ]),
+    ),
     "",
     `${SHARD_CALLERS} callers spread over S regional shards, ${OUTCOMES_PER_SYNC} outcomes per sync (one workerd process)`,
-    "mode            shards  syncs/s  per shard  p50 ms  p99 ms  CPU ms/sync",
-    ...results.sharded.map((s) =>
-      [
-        s.mode.padEnd(14),
-        String(s.shards).padStart(6),
-        r1(s.syncs_per_s).padStart(7),
-        r1(s.per_shard_syncs_per_s).padStart(9),
-        String(s.latency_ms.p50).padStart(6),
-        String(s.latency_ms.p99).padStart(6),
-        r1(s.workerd_cpu_ms_per_sync).padStart(11),
-      ].join("  "),
+    table(
+      ["mode", "shards", "syncs/s", "per shard", "p50 ms", "p99 ms", "CPU ms/sync"],
+      results.sharded.map((s) => [
+        s.mode,
+        s.shards,
+        r1(s.syncs_per_s),
+        r1(s.per_shard_syncs_per_s),
+        s.latency_ms.p50,
+        s.latency_ms.p99,
+        r1(s.workerd_cpu_ms_per_sync),
+      ]),
     ),
     "",
     `Model: a busy isolate sends one sync per ${REPORT_BATCH_DELAY_MS} ms + round trip; one object (ceiling ${r1(results.ceiling_syncs_per_s)} syncs/s written behind, ${r1(results.write_through_ceiling_syncs_per_s)} written through) saturates at`,

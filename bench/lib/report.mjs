@@ -15,7 +15,8 @@ const fmt = (v, digits = 2) => (v === null || v === undefined ? "–" : Number(v
 const pad = (s, n) => String(s).padEnd(n);
 const lpad = (s, n) => String(s).padStart(n);
 
-function table(header, rows) {
+/** A plain-text table: the first column left-aligned, the others right-aligned, a rule under the header. */
+export function table(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => cells.map((c, i) => (i === 0 ? pad(c, widths[i]) : lpad(c, widths[i]))).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
