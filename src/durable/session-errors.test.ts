@@ -3,7 +3,7 @@ import { sessionErrorResponse, startErrorOf } from "./session-errors";
 
 describe("session errors", () => {
   it("answers in the error JSON, naming the session object", async () => {
-    const res = sessionErrorResponse("stream_session", 404, "no such session");
+    const res = sessionErrorResponse("stream", 404, "no such session");
     expect(res.status).toBe(404);
     expect(res.headers.get("x-proxy-error")).toBe("stream_session");
     expect(await res.json()).toEqual({
@@ -12,7 +12,7 @@ describe("session errors", () => {
   });
 
   it("a session without a first event failed to start (502)", () => {
-    const { status, headers, body } = startErrorOf(null, "gemini_session", "gemini session");
+    const { status, headers, body } = startErrorOf(null, "gemini");
     expect(status).toBe(502);
     expect(headers.get("x-proxy-error")).toBe("gemini_session");
     expect(JSON.parse(body).error.message).toBe("gemini session failed to start");
@@ -28,7 +28,7 @@ describe("session errors", () => {
       reason: "rate_limited",
       retryAfter: "7",
     };
-    const { status, headers, body } = startErrorOf(ev, "stream_session", "stream session");
+    const { status, headers, body } = startErrorOf(ev, "stream");
     expect([status, body, headers.get("retry-after"), headers.get("x-proxy-error")]).toEqual([
       429,
       "{}",

@@ -1,19 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { HealthViews, isolateHealthViews } from "./health/health-snapshot";
 import { recordSessionEvent, type SessionEvent } from "./health/session-counters";
-import { sessionErrorResponse, startErrorOf } from "./session-errors";
+import { SESSION_NAMES, type SessionKind, sessionErrorResponse, startErrorOf } from "./session-errors";
 import { SessionEventLog } from "./session-event-log";
 import { framedStart } from "./session-head";
 import { endedWell, SessionClients, type SessionSummary, sessionEndLog } from "./session-lifecycle";
 import { SESSION_RETENTION_MS, settleSessionReports } from "./session-reports";
-
-/** The kinds of session object, and the names each reports under (counters, `x-proxy-error`, messages, logs). */
-export type SessionKind = "gemini" | "stream";
-
-const NAMES: Record<SessionKind, { tag: string; what: string; noSuchSession: string }> = {
-  gemini: { tag: "gemini_session", what: "gemini session", noSuchSession: "no such Gemini session" },
-  stream: { tag: "stream_session", what: "stream session", noSuchSession: "no such session" },
-};
 
 /** An engine's event (Gemini or repair): an HTTP error decides the start's answer, anything else begins the stream. */
 type EngineEventOf = NonNullable<Parameters<typeof startErrorOf>[0]>;
@@ -82,13 +74,12 @@ export abstract class SessionObject<T, Log extends SessionEventLog<T>> extends D
   }
 
   protected errorResponse(status: number, message: string): Response {
-    return sessionErrorResponse(NAMES[this.#kind].tag, status, message);
+    return sessionErrorResponse(this.#kind, status, message);
   }
 
   /** The answer of a session whose first event is an HTTP error or that produced none (`startErrorOf`). */
   protected httpErrorOf(ev: EngineEventOf | null): ReturnType<typeof startErrorOf> {
-    const { tag, what } = NAMES[this.#kind];
-    return startErrorOf(ev, tag, what);
+    return startErrorOf(ev, this.#kind);
   }
 
   protected record(event: SessionEvent): void {
@@ -106,7 +97,7 @@ export abstract class SessionObject<T, Log extends SessionEventLog<T>> extends D
    */
   protected runPump(pump: Promise<void>, log: Log, resolveFirst: (ev: null) => void): Promise<void> {
     const running = pump.catch((err: unknown) => {
-      console.error(JSON.stringify({ msg: `${NAMES[this.#kind].tag}_crashed`, error: String(err) }));
+      console.error(JSON.stringify({ msg: `${SESSION_NAMES[this.#kind].tag}_crashed`, error: String(err) }));
       log.fail("the session failed");
       resolveFirst(null);
     });
@@ -144,16 +135,17 @@ export abstract class SessionObject<T, Log extends SessionEventLog<T>> extends D
     await settleSessionReports(this.env, this.waitUntil, this.views, events);
     log.finish({ result: summary.result });
     await this.armRetention();
-    console.log(sessionEndLog(NAMES[kind].tag, this.logId, start, summary));
+    console.log(sessionEndLog(SESSION_NAMES[kind].tag, this.logId, start, summary));
   }
 
   /** A re-attach: the log to serve, or the refusal (no session here, or one that ended as an HTTP error). */
   protected attachableLog(): Log | Response {
     // Never create tables for an id that holds no session (unknown, or already deleted): they would never expire.
     if (!SessionEventLog.exists(this.ctx.storage.sql))
-      return this.errorResponse(404, NAMES[this.#kind].noSuchSession);
+      return this.errorResponse(404, SESSION_NAMES[this.#kind].noSuchSession);
     const log = this.eventLog();
-    if (log.getMeta("format") === null) return this.errorResponse(404, NAMES[this.#kind].noSuchSession);
+    if (log.getMeta("format") === null)
+      return this.errorResponse(404, SESSION_NAMES[this.#kind].noSuchSession);
     if (log.end?.result === "http_error")
       return this.errorResponse(410, "this session ended with an HTTP error");
     return log;

@@ -105,7 +105,7 @@ export async function fastStart(
     if (clientGone) return;
     clientGone = true;
     startAdopt();
-    resolveHead({ kind: "error", ...startErrorOf(null, "gemini_session", "gemini session") });
+    resolveHead({ kind: "error", ...startErrorOf(null, "gemini") });
     // Before the hand-over the object counts the Worker's client as attached: tell it (its grace period starts).
     if (handoverBody === null) {
       waitUntil(stub.fetch(`${SESSION_URL}/detach`, { method: "POST" }).then((r) => r.body?.cancel()));
@@ -153,11 +153,11 @@ export async function fastStart(
         log.append(ev.chunk);
         digest.add(ev.chunk);
         resolveHead({ kind: "stream" });
-      } else resolveHead({ kind: "error", ...startErrorOf(ev, "gemini_session", "gemini session") });
+      } else resolveHead({ kind: "error", ...startErrorOf(ev, "gemini") });
     });
     if (!handedOver) {
       log.finish({ result: summary.result });
-      resolveHead({ kind: "error", ...startErrorOf(null, "gemini_session", "gemini session") });
+      resolveHead({ kind: "error", ...startErrorOf(null, "gemini") });
       return;
     }
     if (clientGone) return;
@@ -195,7 +195,7 @@ export async function fastStart(
     console.error(JSON.stringify({ msg: "gemini_handover_failed", why }));
     if (log.length > 0) log.append(abortedChunk(why));
     log.finish({ result: "failed" });
-    resolveHead({ kind: "error", ...startErrorOf(null, "gemini_session", "gemini session") });
+    resolveHead({ kind: "error", ...startErrorOf(null, "gemini") });
   };
   waitUntil(
     run().catch((err: unknown) => {

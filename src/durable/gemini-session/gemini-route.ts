@@ -17,11 +17,11 @@ import {
 import type { RetryPrompts } from "../../gemini/types";
 import { resolveRetryPrompts } from "../../stream/prompts";
 import type { EndpointConfig } from "../../transport/endpoint";
-import { googleStatusFor } from "../../transport/errors";
 import { HeldBody, type RequestBody } from "../../transport/held-body";
 import { dispatch } from "../failover/failover";
 import type { HealthViews } from "../health/health-snapshot";
 import { readSessionCounters, type SessionCounters } from "../health/session-counters";
+import { sessionErrorResponse } from "../session-errors";
 import { unframeResponse } from "../session-head";
 import {
   BUFFERED_BODY_LIMIT_BYTES,
@@ -216,13 +216,14 @@ function bytesBody(bytes: Uint8Array): HeldBody {
 
 /** `GET /sessions/{id}?from={n}`: the events of session `id` from event `from` on (then the rest as they come). */
 export async function reattachGeminiSession(env: Env, id: string, from: number): Promise<Response> {
-  if (!/^[0-9a-f]{64}$/.test(id)) return sessionError(404, "no such Gemini session");
-  if (!Number.isInteger(from) || from < 0) return sessionError(400, "from must be a non-negative integer");
+  if (!/^[0-9a-f]{64}$/.test(id)) return sessionErrorResponse("gemini", 404, "no such Gemini session");
+  if (!Number.isInteger(from) || from < 0)
+    return sessionErrorResponse("gemini", 400, "from must be a non-negative integer");
   let objectId: DurableObjectId;
   try {
     objectId = env.GEMINI_SESSION.idFromString(id);
   } catch {
-    return sessionError(404, "no such Gemini session");
+    return sessionErrorResponse("gemini", 404, "no such Gemini session");
   }
   return env.GEMINI_SESSION.get(objectId).fetch(`https://gemini-session/attach?from=${from}`);
 }
@@ -266,11 +267,4 @@ function parseJson(text: string): unknown {
   } catch {
     return null;
   }
-}
-
-function sessionError(status: number, message: string): Response {
-  return new Response(JSON.stringify({ error: { code: status, status: googleStatusFor(status), message } }), {
-    status,
-    headers: { "content-type": "application/json; charset=UTF-8", "x-proxy-error": "gemini_session" },
-  });
 }
